@@ -1,0 +1,38 @@
+//! Request-level failures that never reach the app, and the one place they become status codes.
+
+use http::StatusCode;
+use thiserror::Error;
+
+use crate::http::guard::Rejection;
+
+#[derive(Debug, Error)]
+pub enum RequestError {
+    #[error("the path is outside the --mount prefix")]
+    NotMounted,
+    #[error("request refused: {}", .0.reason)]
+    Refused(Rejection),
+    #[error("malformed request body")]
+    BadBody,
+    #[error("the worker is shutting down")]
+    WorkerGone,
+    #[error("the app produced no response")]
+    NoResponse,
+}
+
+impl RequestError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotMounted => StatusCode::NOT_FOUND,
+            Self::Refused(r) => r.status,
+            Self::BadBody => StatusCode::BAD_REQUEST,
+            Self::WorkerGone => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NoResponse => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Whether the connection must close after the answer (the request's framing can't be
+    /// trusted, or the worker is going away).
+    pub fn closes(&self) -> bool {
+        matches!(self, Self::Refused(_) | Self::BadBody | Self::WorkerGone)
+    }
+}

@@ -1,0 +1,144 @@
+//! The response body: the first chunk that came with the head, then the chunks the app yields,
+//! cut at the app's Content-Length. Dropping it (the response is done, or the client went away)
+//! drops the reply receiver, which stops the app's iteration, and writes the access-log line.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use http_body::{Body, Frame, SizeHint};
+use thiserror::Error;
+
+use crate::log::{self, Access};
+use crate::python::Reply;
+
+/// Why a response body stopped early. hyper then closes the connection instead of pretending
+/// the response was complete.
+#[derive(Debug, Error)]
+pub enum BodyError {
+    #[error("the app failed after the response head was sent")]
+    Aborted,
+}
+
+pub struct ReplyBody {
+    first: Option<Bytes>,
+    rest: Option<flume::r#async::RecvStream<'static, Reply>>,
+    /// Bytes the app's Content-Length still allows.
+    remaining: Option<u64>,
+    sent: u64,
+    access: Option<(Access, u16)>,
+}
+
+impl ReplyBody {
+    /// A complete body known up front.
+    pub fn full(data: Bytes) -> Self {
+        Self {
+            first: Some(data),
+            rest: None,
+            remaining: None,
+            sent: 0,
+            access: None,
+        }
+    }
+
+    /// `first`, then whatever arrives on `rest` until `End`.
+    pub fn streaming(
+        first: Bytes,
+        rest: Option<flume::Receiver<Reply>>,
+        content_length: Option<u64>,
+    ) -> Self {
+        Self {
+            first: Some(first),
+            rest: rest.map(flume::Receiver::into_stream),
+            remaining: content_length,
+            sent: 0,
+            access: None,
+        }
+    }
+
+    /// Log the request when the body is dropped.
+    pub fn with_access(mut self, access: Access, status: u16) -> Self {
+        self.access = Some((access, status));
+        self
+    }
+
+    /// Cut `data` to what Content-Length allows; stop the stream once it is used up.
+    fn limit(&mut self, mut data: Bytes) -> Bytes {
+        if let Some(remaining) = self.remaining.as_mut() {
+            if (data.len() as u64) >= *remaining {
+                data.truncate(*remaining as usize);
+                *remaining = 0;
+                self.rest = None;
+            } else {
+                *remaining -= data.len() as u64;
+            }
+        }
+        self.sent += data.len() as u64;
+        data
+    }
+}
+
+impl Body for ReplyBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        if let Some(first) = this.first.take()
+            && !first.is_empty()
+        {
+            let data = this.limit(first);
+            if !data.is_empty() {
+                return Poll::Ready(Some(Ok(Frame::data(data))));
+            }
+        }
+        loop {
+            let Some(rest) = this.rest.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match ready!(Pin::new(rest).poll_next(cx)) {
+                Some(Reply::Chunk(data)) => {
+                    let data = this.limit(data);
+                    if !data.is_empty() {
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                }
+                Some(Reply::End) => {
+                    this.rest = None;
+                    return Poll::Ready(None);
+                }
+                // Abort, a second head, or the Python side gone without `End`.
+                Some(Reply::Abort | Reply::Head { .. }) | None => {
+                    this.rest = None;
+                    return Poll::Ready(Some(Err(BodyError::Aborted)));
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_none() && self.first.as_ref().is_none_or(Bytes::is_empty)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (&self.rest, &self.first) {
+            (None, first) => {
+                let len = first.as_ref().map_or(0, |f| f.len() as u64);
+                SizeHint::with_exact(self.remaining.map_or(len, |r| r.min(len)))
+            }
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+impl Drop for ReplyBody {
+    fn drop(&mut self) {
+        if let Some((access, status)) = self.access.take() {
+            log::access(&access, status, self.sent);
+        }
+    }
+}

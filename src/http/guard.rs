@@ -1,0 +1,738 @@
+//! The request-framing guard: every byte a client sends passes through here before hyper sees
+//! it. It checks each request head more strictly than hyper does (as strict as gunicorn 22+:
+//! no bare LF, no obs-fold, no CTLs in values, no Content-Length with Transfer-Encoding, only
+//! `chunked`, no chunked on HTTP/1.0, one Content-Length of digits only, limits on the request
+//! line, field size and count) and follows the body framing itself, so that it always knows
+//! where the next request starts.
+//!
+//! hyper only ever sees heads that passed. A head that fails is replaced by a fixed dummy
+//! request and the stream ends there: the service, reading the verdict queue, answers the
+//! dummy with the refusal and closes, and no byte after the bad head (a smuggled request) is
+//! ever parsed. A body whose chunked framing breaks is cut with an error, which fails
+//! `wsgi.input` and closes the connection.
+//!
+//! hyper drops Content-Length when Transfer-Encoding is present, so without this layer the
+//! CL+TE smuggling pattern would be invisible to us.
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, BytesMut};
+use http::StatusCode;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Longest request line (method, target, version): beyond it, 414. nginx's default buffer
+/// size, twice gunicorn's 4094, since long query strings are common.
+pub const MAX_REQUEST_LINE: usize = 8190;
+/// Longest header field line: beyond it, 431 (gunicorn's limit_request_field_size).
+pub const MAX_FIELD_LINE: usize = 8190;
+/// Most header fields in one request: beyond it, 431 (gunicorn's limit_request_fields).
+pub const MAX_FIELDS: usize = 100;
+/// Largest request head in all: beyond it, 431.
+pub const MAX_HEAD: usize = 64 * 1024;
+/// Longest chunk-size line, extensions included.
+const MAX_CHUNK_LINE: usize = 4096;
+/// Bytes read from the socket at a time.
+const READ_SIZE: usize = 16 * 1024;
+
+/// What hyper is given in place of a refused head: a request it parses cleanly, answered by
+/// the service from the verdict queue, never by the app.
+const DUMMY_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: refused\r\nConnection: close\r\n\r\n";
+
+/// Why a head was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: StatusCode,
+    pub reason: &'static str,
+}
+
+const fn reject(status: StatusCode, reason: &'static str) -> Rejection {
+    Rejection { status, reason }
+}
+
+fn bad(reason: &'static str) -> Rejection {
+    reject(StatusCode::BAD_REQUEST, reason)
+}
+
+/// The guard's verdict on each request head it passed on, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    Refused(Rejection),
+}
+
+/// Verdicts shared between a connection's guard and its service calls.
+pub type Verdicts = Arc<Mutex<VecDeque<Verdict>>>;
+
+/// How the body after an accepted head is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+#[derive(Debug)]
+enum State {
+    Head,
+    Length(u64),
+    ChunkSize,
+    ChunkData(u64),
+    /// How many bytes of the CRLF after a chunk's data have been seen.
+    ChunkDataEnd(u8),
+    Trailers,
+}
+
+/// Why scanning stopped for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// A head was refused; the dummy request is the last thing delivered.
+    Refused,
+    /// The body framing broke; delivered bytes end before the fault.
+    Body(&'static str),
+}
+
+/// The framing state machine, free of I/O so it can be tested byte by byte.
+#[derive(Debug)]
+pub struct Scanner {
+    state: State,
+    /// The incomplete head or line being collected.
+    line: Vec<u8>,
+    verdicts: Verdicts,
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// RFC 9110 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A field-value byte: VCHAR, obs-text, SP or HTAB.
+fn is_value_byte(b: u8) -> bool {
+    b == b' ' || b == b'\t' || (0x21..=0x7e).contains(&b) || b >= 0x80
+}
+
+fn trim_ows(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
+    }
+    v
+}
+
+/// The request line: `METHOD SP target SP HTTP/1.x`. Returns whether the version is 1.1.
+fn check_request_line(line: &[u8]) -> Result<bool, Rejection> {
+    if line.len() > MAX_REQUEST_LINE {
+        return Err(reject(StatusCode::URI_TOO_LONG, "request line too long"));
+    }
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad("malformed request line"));
+    };
+    // gunicorn's conventional-method rule: tchar only, no lower case or '#', 3 to 20 long.
+    if !(3..=20).contains(&method.len())
+        || !method
+            .iter()
+            .all(|&b| is_tchar(b) && !b.is_ascii_lowercase() && b != b'#')
+    {
+        return Err(bad("invalid request method"));
+    }
+    if method == b"CONNECT" {
+        return Err(reject(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "CONNECT is not served",
+        ));
+    }
+    if target.is_empty() || !target.iter().all(|b| (0x21..=0x7e).contains(b)) {
+        return Err(bad("invalid request target"));
+    }
+    let origin = target.starts_with(b"/");
+    let absolute = {
+        let lower = target.to_ascii_lowercase();
+        lower.starts_with(b"http://") || lower.starts_with(b"https://")
+    };
+    let asterisk = target == b"*" && method == b"OPTIONS";
+    if !(origin || absolute || asterisk) {
+        return Err(bad("invalid request target form"));
+    }
+    match version {
+        b"HTTP/1.1" => Ok(true),
+        b"HTTP/1.0" => Ok(false),
+        _ => Err(bad("unsupported HTTP version")),
+    }
+}
+
+/// Trailer fields that must not appear after a chunked body (RFC 9110 §6.5.1: framing,
+/// routing, authentication, and the like).
+const FORBIDDEN_TRAILERS: &[&[u8]] = &[
+    b"content-length",
+    b"transfer-encoding",
+    b"host",
+    b"content-type",
+    b"content-encoding",
+    b"content-range",
+    b"trailer",
+    b"te",
+    b"connection",
+    b"keep-alive",
+    b"upgrade",
+    b"expect",
+    b"authorization",
+    b"proxy-authorization",
+    b"cookie",
+    b"set-cookie",
+];
+
+/// A field line `name: value`; returns the name and the trimmed value.
+fn check_field(line: &[u8]) -> Result<(&[u8], &[u8]), Rejection> {
+    if line.len() > MAX_FIELD_LINE {
+        return Err(reject(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header field too large",
+        ));
+    }
+    if matches!(line.first(), Some(b' ' | b'\t')) {
+        return Err(bad("obsolete line folding"));
+    }
+    let colon = line
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or(bad("header line without a colon"))?;
+    let (name, value) = (&line[..colon], &line[colon + 1..]);
+    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+        return Err(bad("invalid header name"));
+    }
+    let value = trim_ows(value);
+    if !value.iter().all(|&b| is_value_byte(b)) {
+        return Err(bad("control character in a header value"));
+    }
+    Ok((name, value))
+}
+
+/// Check a complete head (ending in CRLF CRLF) and say how its body is framed.
+fn check_head(head: &[u8]) -> Result<Framing, Rejection> {
+    let mut head = &head[..head.len().saturating_sub(4)];
+    // RFC 9112 §2.2: empty lines before the request line are ignored.
+    while let Some(rest) = head.strip_prefix(b"\r\n") {
+        head = rest;
+    }
+    let mut lines = Vec::new();
+    for line in split_crlf(head) {
+        if line.contains(&b'\r') || line.contains(&b'\n') {
+            return Err(bad("bare CR or LF in the request head"));
+        }
+        lines.push(line);
+    }
+    let mut lines = lines.into_iter();
+    let http11 = check_request_line(lines.next().unwrap_or_default())?;
+    let mut content_length = None;
+    let mut transfer_encoding = None;
+    let (mut hosts, mut content_types, mut fields) = (0, 0, 0);
+    for line in lines {
+        fields += 1;
+        if fields > MAX_FIELDS {
+            return Err(reject(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "too many header fields",
+            ));
+        }
+        let (name, value) = check_field(line)?;
+        if name.eq_ignore_ascii_case(b"content-length") {
+            if content_length.is_some() {
+                return Err(bad("more than one Content-Length"));
+            }
+            if value.is_empty() || value.len() > 18 || !value.iter().all(u8::is_ascii_digit) {
+                return Err(bad("invalid Content-Length"));
+            }
+            let text = std::str::from_utf8(value).map_err(|_| bad("invalid Content-Length"))?;
+            content_length = Some(
+                text.parse::<u64>()
+                    .map_err(|_| bad("invalid Content-Length"))?,
+            );
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            if transfer_encoding.is_some() {
+                return Err(bad("more than one Transfer-Encoding"));
+            }
+            transfer_encoding = Some(value);
+        } else if name.eq_ignore_ascii_case(b"host") {
+            hosts += 1;
+        } else if name.eq_ignore_ascii_case(b"content-type") {
+            content_types += 1;
+        }
+    }
+    if hosts > 1 {
+        return Err(bad("more than one Host"));
+    }
+    if content_types > 1 {
+        return Err(bad("more than one Content-Type"));
+    }
+    match (transfer_encoding, content_length) {
+        (Some(_), Some(_)) => Err(bad("both Content-Length and Transfer-Encoding")),
+        (Some(_), None) if !http11 => Err(bad("Transfer-Encoding on HTTP/1.0")),
+        (Some(te), None) if te.eq_ignore_ascii_case(b"chunked") => Ok(Framing::Chunked),
+        (Some(_), None) => Err(reject(
+            StatusCode::NOT_IMPLEMENTED,
+            "only the chunked transfer coding is supported",
+        )),
+        (None, Some(0)) | (None, None) => Ok(Framing::None),
+        (None, Some(n)) => Ok(Framing::Length(n)),
+    }
+}
+
+/// Split on CRLF (a head without its final CRLF CRLF).
+fn split_crlf(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(data);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match find(current, b"\r\n") {
+            Some(i) => {
+                rest = Some(&current[i + 2..]);
+                Some(&current[..i])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+/// A chunk-size line without its CRLF: `1*HEXDIG [ ";" ext ]`, no whitespace, no sign.
+fn check_chunk_size(line: &[u8]) -> Result<u64, &'static str> {
+    let (size, ext) = match line.iter().position(|&b| b == b';') {
+        Some(i) => (&line[..i], Some(&line[i + 1..])),
+        None => (line, None),
+    };
+    if size.is_empty() || size.len() > 15 || !size.iter().all(u8::is_ascii_hexdigit) {
+        return Err("invalid chunk size");
+    }
+    if let Some(ext) = ext
+        && !ext
+            .iter()
+            .all(|&b| b == b'\t' || (0x20..=0x7e).contains(&b) || b >= 0x80)
+    {
+        return Err("invalid chunk extension");
+    }
+    let text = std::str::from_utf8(size).map_err(|_| "invalid chunk size")?;
+    u64::from_str_radix(text, 16).map_err(|_| "invalid chunk size")
+}
+
+impl Scanner {
+    pub fn new(verdicts: Verdicts) -> Self {
+        Self {
+            state: State::Head,
+            line: Vec::new(),
+            verdicts,
+        }
+    }
+
+    fn verdict(&self, v: Verdict) {
+        if let Ok(mut q) = self.verdicts.lock() {
+            q.push_back(v);
+        }
+    }
+
+    fn refuse(&mut self, why: Rejection, out: &mut BytesMut) -> Cut {
+        self.verdict(Verdict::Refused(why));
+        out.extend_from_slice(DUMMY_REQUEST);
+        Cut::Refused
+    }
+
+    /// Take bytes until CRLF into `self.line`; returns the complete line (without CRLF), or
+    /// None when more input is needed. A bare LF or an over-long line is an error.
+    fn take_line(&mut self, input: &mut &[u8], limit: usize) -> Result<Option<Vec<u8>>, ()> {
+        match input.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                self.line.extend_from_slice(&input[..=i]);
+                *input = &input[i + 1..];
+                let mut line = std::mem::take(&mut self.line);
+                if line.len() < 2 || line[line.len() - 2] != b'\r' || line.len() - 2 > limit {
+                    return Err(());
+                }
+                line.truncate(line.len() - 2);
+                Ok(Some(line))
+            }
+            None => {
+                self.line.extend_from_slice(input);
+                *input = &[];
+                if self.line.len() > limit + 1 {
+                    return Err(());
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Scan `input`, appending what hyper may see to `out`.
+    pub fn feed(&mut self, mut input: &[u8], out: &mut BytesMut) -> Result<(), Cut> {
+        while !input.is_empty() {
+            match self.state {
+                State::Head => {
+                    let end = match input.iter().position(|&b| b == b'\n') {
+                        Some(i) => i + 1,
+                        None => input.len(),
+                    };
+                    self.line.extend_from_slice(&input[..end]);
+                    input = &input[end..];
+                    // A bare LF anywhere in a head is refused at once, not waited on.
+                    if self.line.last() == Some(&b'\n') {
+                        let n = self.line.len();
+                        if n < 2 || self.line[n - 2] != b'\r' {
+                            return Err(self.refuse(bad("bare LF in the request head"), out));
+                        }
+                    }
+                    let first_line_done = {
+                        let start = self
+                            .line
+                            .iter()
+                            .position(|&b| b != b'\r' && b != b'\n')
+                            .unwrap_or(self.line.len());
+                        find(&self.line[start..], b"\r\n").is_some()
+                    };
+                    if !first_line_done && self.line.len() > MAX_REQUEST_LINE + 2 {
+                        return Err(self.refuse(
+                            reject(StatusCode::URI_TOO_LONG, "request line too long"),
+                            out,
+                        ));
+                    }
+                    if self.line.len() > MAX_HEAD {
+                        return Err(self.refuse(
+                            reject(
+                                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                                "request head too large",
+                            ),
+                            out,
+                        ));
+                    }
+                    if self.line.ends_with(b"\r\n\r\n") && first_line_done {
+                        let head = std::mem::take(&mut self.line);
+                        match check_head(&head) {
+                            Ok(framing) => {
+                                self.verdict(Verdict::Accepted);
+                                out.extend_from_slice(&head);
+                                self.state = match framing {
+                                    Framing::None => State::Head,
+                                    Framing::Length(n) => State::Length(n),
+                                    Framing::Chunked => State::ChunkSize,
+                                };
+                            }
+                            Err(why) => return Err(self.refuse(why, out)),
+                        }
+                    }
+                }
+                State::Length(left) => {
+                    let n = (input.len() as u64).min(left) as usize;
+                    out.extend_from_slice(&input[..n]);
+                    input = &input[n..];
+                    self.state = if left == n as u64 {
+                        State::Head
+                    } else {
+                        State::Length(left - n as u64)
+                    };
+                }
+                State::ChunkSize => match self.take_line(&mut input, MAX_CHUNK_LINE) {
+                    Ok(Some(line)) => {
+                        let size = check_chunk_size(&line).map_err(Cut::Body)?;
+                        out.extend_from_slice(&line);
+                        out.extend_from_slice(b"\r\n");
+                        self.state = if size == 0 {
+                            State::Trailers
+                        } else {
+                            State::ChunkData(size)
+                        };
+                    }
+                    Ok(None) => {}
+                    Err(()) => return Err(Cut::Body("invalid chunk size line")),
+                },
+                State::ChunkData(left) => {
+                    let n = (input.len() as u64).min(left) as usize;
+                    out.extend_from_slice(&input[..n]);
+                    input = &input[n..];
+                    self.state = if left == n as u64 {
+                        State::ChunkDataEnd(0)
+                    } else {
+                        State::ChunkData(left - n as u64)
+                    };
+                }
+                State::ChunkDataEnd(seen) => {
+                    let expected = if seen == 0 { b'\r' } else { b'\n' };
+                    if input[0] != expected {
+                        return Err(Cut::Body("chunk data not followed by CRLF"));
+                    }
+                    out.extend_from_slice(&input[..1]);
+                    input = &input[1..];
+                    self.state = if seen == 0 {
+                        State::ChunkDataEnd(1)
+                    } else {
+                        State::ChunkSize
+                    };
+                }
+                State::Trailers => match self.take_line(&mut input, MAX_FIELD_LINE) {
+                    Ok(Some(line)) if line.is_empty() => {
+                        out.extend_from_slice(b"\r\n");
+                        self.state = State::Head;
+                    }
+                    Ok(Some(line)) => {
+                        let (name, _) = check_field(&line).map_err(|r| Cut::Body(r.reason))?;
+                        let lower = name.to_ascii_lowercase();
+                        if FORBIDDEN_TRAILERS.contains(&lower.as_slice()) {
+                            return Err(Cut::Body("forbidden trailer field"));
+                        }
+                        out.extend_from_slice(&line);
+                        out.extend_from_slice(b"\r\n");
+                    }
+                    Ok(None) => {}
+                    Err(()) => return Err(Cut::Body("invalid trailer line")),
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The connection as hyper sees it: reads pass through the [`Scanner`], writes go straight.
+pub struct GuardedIo<S> {
+    inner: S,
+    scanner: Scanner,
+    out: BytesMut,
+    raw: Box<[u8]>,
+    cut: Option<Cut>,
+}
+
+impl<S> GuardedIo<S> {
+    pub fn new(inner: S, verdicts: Verdicts) -> Self {
+        Self {
+            inner,
+            scanner: Scanner::new(verdicts),
+            out: BytesMut::new(),
+            raw: vec![0u8; READ_SIZE].into_boxed_slice(),
+            cut: None,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for GuardedIo<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        loop {
+            if !this.out.is_empty() {
+                let n = this.out.len().min(buf.remaining());
+                buf.put_slice(&this.out[..n]);
+                this.out.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            match &this.cut {
+                Some(Cut::Refused) => return Poll::Ready(Ok(())),
+                Some(Cut::Body(why)) => {
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, *why)));
+                }
+                None => {}
+            }
+            let mut raw = ReadBuf::new(&mut this.raw);
+            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut raw))?;
+            let filled = raw.filled();
+            if filled.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            if let Err(cut) = this.scanner.feed(filled, &mut this.out) {
+                this.cut = Some(cut);
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for GuardedIo<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(input: &[u8]) -> (Vec<u8>, Vec<Verdict>, Option<Cut>) {
+        scan_split(input, input.len().max(1))
+    }
+
+    /// Feed `input` in pieces of `step` bytes.
+    fn scan_split(input: &[u8], step: usize) -> (Vec<u8>, Vec<Verdict>, Option<Cut>) {
+        let verdicts = Verdicts::default();
+        let mut scanner = Scanner::new(Arc::clone(&verdicts));
+        let mut out = BytesMut::new();
+        let mut cut = None;
+        for piece in input.chunks(step) {
+            if let Err(c) = scanner.feed(piece, &mut out) {
+                cut = Some(c);
+                break;
+            }
+        }
+        let v = verdicts.lock().expect("lock").iter().copied().collect();
+        (out.to_vec(), v, cut)
+    }
+
+    fn refused(input: &[u8]) -> Rejection {
+        match scan(input) {
+            (out, v, Some(Cut::Refused)) => {
+                assert!(out.ends_with(DUMMY_REQUEST));
+                match v.last() {
+                    Some(Verdict::Refused(r)) => *r,
+                    other => panic!("no refusal: {other:?}"),
+                }
+            }
+            other => panic!(
+                "{:?} was not refused: {other:?}",
+                String::from_utf8_lossy(input)
+            ),
+        }
+    }
+
+    #[test]
+    fn valid_pipelined_requests_pass_unchanged_in_any_split() {
+        let input: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n\
+            POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello\
+            POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\nX-T: 1\r\n\r\n\
+            GET /last HTTP/1.0\r\n\r\n";
+        for step in [1, 2, 3, 7, 1000] {
+            let (out, v, cut) = scan_split(input, step);
+            assert_eq!(cut, None, "step {step}");
+            assert_eq!(out, input, "step {step}");
+            assert_eq!(v, vec![Verdict::Accepted; 4]);
+        }
+    }
+
+    #[test]
+    fn smuggling_patterns_are_refused_and_nothing_after_passes() {
+        let r = refused(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /evil HTTP/1.1\r\n\r\n");
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        refused(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n");
+        refused(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc");
+        refused(b"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello");
+        refused(b"POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\nx");
+        refused(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        refused(
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        let r = refused(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+        assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED);
+        let (out, _, _) = scan(b"GET / HTTP/1.1\r\nA: b\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\nGET /evil HTTP/1.1\r\n\r\n");
+        assert!(!String::from_utf8_lossy(&out).contains("evil"));
+    }
+
+    #[test]
+    fn head_syntax_is_strict() {
+        refused(b"GET / HTTP/1.1\nHost: a\n\n");
+        refused(b"GET / HTTP/1.1\r\nLong: one\r\n two\r\n\r\n");
+        refused(b"GET / HTTP/1.1\r\nX: a\x07b\r\n\r\n");
+        refused(b"GET / HTTP/1.1\r\nX: a\x7fb\r\n\r\n");
+        refused(b"GET / HTTP/1.1\r\nContent-Length : 3\r\n\r\nabc");
+        refused(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+        refused(b"get / HTTP/1.1\r\n\r\n");
+        refused(b"GET  / HTTP/1.1\r\n\r\n");
+        refused(b"GET foo HTTP/1.1\r\n\r\n");
+        refused(b"GET * HTTP/1.1\r\n\r\n");
+        refused(b"GET / HTTP/2.0\r\n\r\n");
+        refused(b"GET / HTTP/1.1\r\nba\x00z: x\r\n\r\n");
+        assert_eq!(scan(b"OPTIONS * HTTP/1.1\r\n\r\n").2, None);
+        assert_eq!(scan(b"GET http://a/b?c HTTP/1.1\r\n\r\n").2, None);
+        assert_eq!(scan(b"GET / HTTP/1.1\r\nX: caf\xe9\r\n\r\n").2, None);
+    }
+
+    #[test]
+    fn limits() {
+        let long_line = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE));
+        assert_eq!(
+            refused(long_line.as_bytes()).status,
+            StatusCode::URI_TOO_LONG
+        );
+        let big_field = format!(
+            "GET / HTTP/1.1\r\nX: {}\r\n\r\n",
+            "a".repeat(MAX_FIELD_LINE)
+        );
+        assert_eq!(
+            refused(big_field.as_bytes()).status,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+        let many = format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            "X: y\r\n".repeat(MAX_FIELDS + 1)
+        );
+        assert_eq!(
+            refused(many.as_bytes()).status,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn broken_chunked_bodies_are_cut() {
+        for body in [
+            &b"6_0\r\nhello!\r\n0\r\n\r\n"[..],
+            b"0 \r\n\r\n",
+            b" 0\r\n\r\n",
+            b"-5\r\nhello\r\n0\r\n\r\n",
+            b"5;a=\rb\r\nhello\r\n0\r\n\r\n",
+            b"5\r\nhelloXX0\r\n\r\n",
+            b"5\nhello\r\n0\r\n\r\n",
+            b"0\r\nContent-Length: 99\r\n\r\n",
+            b"0\r\nHost: evil\r\n\r\n",
+        ] {
+            let mut input = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+            input.extend_from_slice(body);
+            input.extend_from_slice(b"GET /evil HTTP/1.1\r\n\r\n");
+            let (out, verdicts, cut) = scan(&input);
+            assert!(
+                matches!(cut, Some(Cut::Body(_))),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+            assert!(!String::from_utf8_lossy(&out).contains("evil"));
+            assert_eq!(verdicts, vec![Verdict::Accepted]);
+        }
+    }
+
+    #[test]
+    fn leading_empty_lines_are_allowed() {
+        let (out, v, cut) = scan(b"\r\nGET / HTTP/1.1\r\n\r\n");
+        assert_eq!(cut, None);
+        assert_eq!(v, vec![Verdict::Accepted]);
+        assert_eq!(out, b"\r\nGET / HTTP/1.1\r\n\r\n");
+    }
+}

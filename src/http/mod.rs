@@ -1,0 +1,7 @@
+//! The HTTP side of a request (tokio + hyper, never Python): [`service`] turns a request into a
+//! job for the Python threads and the replies into a response; [`body`] streams the reply as
+//! the response body and writes the access-log line.
+
+pub mod body;
+pub mod guard;
+pub mod service;

@@ -1,0 +1,175 @@
+//! One request: check what hyper does not, build the environ, queue the job, and turn the first
+//! reply into a response. Errors that never reach the app are mapped in `error::RequestError`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, header};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Incoming};
+
+use crate::error::RequestError;
+use crate::http::body::ReplyBody;
+use crate::http::guard::{Verdict, Verdicts};
+use crate::log::{self, Access};
+use crate::python::{BodyChannel, Job, Reply};
+use crate::wsgi::environ::{self, ConnInfo, NotMounted, latin1};
+use crate::wsgi::input::InputError;
+
+/// Body chunks buffered between the connection and `wsgi.input`: enough to keep a reading app
+/// busy, small enough that an upload costs a bounded amount of memory.
+const BODY_CHANNEL_DEPTH: usize = 4;
+
+/// Response chunks buffered between the app and the connection; beyond this a slow client
+/// pushes back on the app's iteration.
+const REPLY_CHANNEL_DEPTH: usize = 8;
+
+/// What every request of a worker shares.
+#[derive(Debug)]
+pub struct Shared {
+    pub jobs: flume::Sender<Job>,
+    pub mount: Option<String>,
+}
+
+/// The service function for hyper.
+pub async fn handle(
+    shared: Arc<Shared>,
+    conn: Arc<ConnInfo>,
+    verdicts: Verdicts,
+    req: Request<Incoming>,
+) -> Result<Response<ReplyBody>, std::convert::Infallible> {
+    let access = access_entry(&req, &conn);
+    // The guard queued one verdict per head it passed on, in order.
+    let verdict = verdicts.lock().ok().and_then(|mut q| q.pop_front());
+    let outcome = match verdict {
+        Some(Verdict::Refused(why)) => Err(RequestError::Refused(why)),
+        _ => call(&shared, &conn, req).await,
+    };
+    let response = match outcome {
+        Ok(response) => response,
+        Err(e) => error_response(&e),
+    };
+    let status = response.status().as_u16();
+    Ok(response.map(|body| body.with_access(access, status)))
+}
+
+fn access_entry(req: &Request<Incoming>, conn: &ConnInfo) -> Access {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .map(|v: &HeaderValue| latin1(v.as_bytes()))
+            .unwrap_or_default()
+    };
+    Access {
+        remote: conn.remote.map(|a| a.ip().to_string()).unwrap_or_default(),
+        request_line: format!("{} {} {:?}", req.method(), req.uri(), req.version()),
+        referer: header(header::REFERER),
+        user_agent: header(header::USER_AGENT),
+    }
+}
+
+fn error_response(e: &RequestError) -> Response<ReplyBody> {
+    let status = e.status();
+    let text = format!("{}\n", status.canonical_reason().unwrap_or("Error"));
+    let mut response = Response::new(ReplyBody::full(Bytes::from(text)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if e.closes() {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+async fn call(
+    shared: &Shared,
+    conn: &ConnInfo,
+    req: Request<Incoming>,
+) -> Result<Response<ReplyBody>, RequestError> {
+    let (parts, body) = req.into_parts();
+    let environ = environ::build(&parts, conn, shared.mount.as_deref())
+        .map_err(|NotMounted| RequestError::NotMounted)?;
+    let malformed = Arc::new(AtomicBool::new(false));
+    let body = (!body.is_end_stream()).then(|| pump(body, Arc::clone(&malformed)));
+    let (reply_tx, replies) = flume::bounded(REPLY_CHANNEL_DEPTH);
+    let job = Job {
+        environ,
+        body,
+        reply: reply_tx,
+    };
+    shared
+        .jobs
+        .send_async(job)
+        .await
+        .map_err(|_| RequestError::WorkerGone)?;
+    let Ok(Reply::Head { head, first, done }) = replies.recv_async().await else {
+        log::error("the app's thread ended without a response (see the error above)");
+        return Err(RequestError::NoResponse);
+    };
+    if malformed.load(Ordering::Relaxed) {
+        // The body's framing broke under the app: whatever it answered, the request was bad.
+        return Err(RequestError::BadBody);
+    }
+    let rest = (!done).then_some(replies);
+    let mut response = Response::new(ReplyBody::streaming(first, rest, head.content_length));
+    *response.status_mut() = head.status;
+    if let Some(reason) = head.reason
+        && let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason)
+    {
+        response.extensions_mut().insert(reason);
+    }
+    let headers = response.headers_mut();
+    headers.reserve(head.headers.len() + 1);
+    for (name, value) in head.headers {
+        headers.append(name, value);
+    }
+    if let Some(length) = head.content_length {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    if head.close {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    Ok(response)
+}
+
+/// Hand the body to `wsgi.input`: a task that starts reading only when the app first reads
+/// (so `100 Continue` goes out only then) and forwards chunks with backpressure.
+fn pump(mut body: Incoming, malformed: Arc<AtomicBool>) -> BodyChannel {
+    let (start, started) = tokio::sync::oneshot::channel::<()>();
+    let (tx, chunks) = flume::bounded(BODY_CHANNEL_DEPTH);
+    tokio::spawn(async move {
+        if started.await.is_err() {
+            // The app finished without reading; dropping the body lets hyper decide whether
+            // the connection can be reused.
+            return;
+        }
+        loop {
+            let item = match body.frame().await {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) if data.is_empty() => continue,
+                    Ok(data) => Ok(data),
+                    Err(_trailers) => continue,
+                },
+                Some(Err(e)) if e.is_incomplete_message() => Err(InputError::Disconnected),
+                Some(Err(e)) => {
+                    malformed.store(true, Ordering::Relaxed);
+                    Err(InputError::Malformed(e.to_string()))
+                }
+                // An empty chunk marks the end (see python::native::ChannelSource).
+                None => Ok(Bytes::new()),
+            };
+            let last = !matches!(&item, Ok(data) if !data.is_empty());
+            if tx.send_async(item).await.is_err() || last {
+                return;
+            }
+        }
+    });
+    BodyChannel {
+        start: Some(start),
+        chunks,
+    }
+}

@@ -1,0 +1,25 @@
+//! rwsgi: one static binary that serves Python WSGI (PEP 3333) applications on an embedded
+//! RustPython interpreter.
+//!
+//! # Layout
+//!
+//! - Edge: [`cli`] (clap), [`config`] (validated settings), [`supervisor`] (master process:
+//!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`sys`] (the
+//!   raw Unix calls), [`log`] (server and access logs).
+//! - HTTP (tokio + hyper, never Python): [`server`] (accept loop, graceful drain), [`http`]
+//!   (request → job, reply → response), [`error`] (failures that never reach the app).
+//! - Pure PEP 3333 translation: [`wsgi`] (environ, response head checks, input buffering).
+//! - Python: [`python`] (interpreters, the app's threads, the native `_rwsgi` module) and the
+//!   frozen `pylib/`. The contract between HTTP and Python is documented in [`python`].
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod log;
+pub mod python;
+pub mod server;
+pub mod supervisor;
+pub mod sys;
+pub mod worker;
+pub mod wsgi;

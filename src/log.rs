@@ -1,0 +1,174 @@
+//! The server log (stderr: startup, worker life, app errors and tracebacks) and the access log
+//! (stdout: one Apache combined-format line per request). Times are UTC: a static binary may run
+//! where there is no time-zone database.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Info => "INFO",
+            Self::Warning => "WARNING",
+            Self::Error => "ERROR",
+        }
+    }
+}
+
+/// Seconds since the epoch → (year, month, day, hour, minute, second), proleptic Gregorian UTC.
+fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `2026-11-25 01:51:04 +0000`
+fn log_time(secs: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(secs);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} +0000")
+}
+
+/// `25/Nov/2026:01:51:04 +0000` (Apache's %t without the brackets)
+fn clf_time(secs: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, mo, d, h, mi, s) = civil(secs);
+    let month = MONTHS[(mo as usize).saturating_sub(1) % 12];
+    format!("{d:02}/{month}/{y:04}:{h:02}:{mi:02}:{s:02} +0000")
+}
+
+/// One server-log line.
+pub fn write(level: Level, message: &str) {
+    let line = format!(
+        "[{}] [{}] [{}] {message}\n",
+        log_time(now_secs()),
+        std::process::id(),
+        level.name()
+    );
+    // A closed stderr must not take the server down.
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+pub fn info(message: &str) {
+    write(Level::Info, message);
+}
+
+pub fn warning(message: &str) {
+    write(Level::Warning, message);
+}
+
+pub fn error(message: &str) {
+    write(Level::Error, message);
+}
+
+/// A line from Python (`wsgi.errors`, tracebacks), at the level it names.
+pub fn python(level: &str, message: &str) {
+    let level = match level {
+        "info" => Level::Info,
+        "warning" => Level::Warning,
+        _ => Level::Error,
+    };
+    for line in message.split('\n') {
+        write(level, line);
+    }
+}
+
+/// What the access log records about one request.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub remote: String,
+    pub request_line: String,
+    pub referer: String,
+    pub user_agent: String,
+}
+
+/// Apache's combined format: `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"`.
+pub fn access(entry: &Access, status: u16, bytes: u64) {
+    let mut line = String::with_capacity(160);
+    let size = if bytes == 0 {
+        "-".to_owned()
+    } else {
+        bytes.to_string()
+    };
+    let _ = writeln!(
+        line,
+        "{} - - [{}] \"{}\" {status} {size} \"{}\" \"{}\"",
+        or_dash(&entry.remote),
+        clf_time(now_secs()),
+        escape(&entry.request_line),
+        escape(or_dash(&entry.referer)),
+        escape(or_dash(&entry.user_agent)),
+    );
+    let _ = std::io::stdout().lock().write_all(line.as_bytes());
+}
+
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() { "-" } else { s }
+}
+
+/// Escape `"`, `\` and non-printable bytes as Apache does, so a client cannot forge log lines.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || (c as u32) >= 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32 & 0xff);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        // 2000-10-10 13:55:36 UTC, the Apache docs' example moment.
+        assert_eq!(clf_time(971_186_136), "10/Oct/2000:13:55:36 +0000");
+        assert_eq!(log_time(0), "1970-01-01 00:00:00 +0000");
+        assert_eq!(log_time(1_709_208_000), "2024-02-29 12:00:00 +0000");
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape("GET /\"x\"\n"), "GET /\\\"x\\\"\\x0a");
+        assert_eq!(escape("caf\u{e9}"), "caf\\xe9");
+    }
+}

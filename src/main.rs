@@ -1,0 +1,30 @@
+//! The `rwsgi` binary: parse the command line, validate it, run the master. Errors print as
+//! one line, `rwsgi: error: ...`, and exit 1.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use rwsgi::cli::{Cli, Command};
+use rwsgi::config::Config;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rwsgi: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => {
+            let config = Config::from_cli(&args)?;
+            rwsgi::supervisor::run(&config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

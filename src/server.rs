@@ -1,0 +1,157 @@
+//! The accept loop of one worker: hyper HTTP/1.1 connections on the listeners the master bound,
+//! and the graceful drain when the worker is told to stop (no new connections; requests in
+//! flight finish; idle keep-alive connections close).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::http::guard::{GuardedIo, Verdicts};
+use crate::http::service::{self, Shared};
+use crate::log;
+use crate::wsgi::environ::ConnInfo;
+
+/// How long a client may take to send a request head (slowloris protection), as gunicorn's
+/// default keep-alive/timeout scale suggests.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a stopping worker waits for requests in flight before it closes them.
+pub const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Pause after a failed accept (EMFILE and friends) so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A listening socket, converted for tokio inside the worker.
+pub enum Listener {
+    Tcp(tokio::net::TcpListener),
+    Unix(tokio::net::UnixListener),
+}
+
+impl Listener {
+    async fn accept(&self) -> std::io::Result<(Connection, ConnInfo)> {
+        match self {
+            Self::Tcp(l) => {
+                let (stream, remote) = l.accept().await?;
+                // Small responses go out at once instead of waiting for Nagle.
+                let _ = stream.set_nodelay(true);
+                let info = ConnInfo {
+                    remote: Some(remote),
+                    local: stream.local_addr().ok(),
+                    scheme: "http",
+                };
+                Ok((Connection::Tcp(stream), info))
+            }
+            Self::Unix(l) => {
+                let (stream, _) = l.accept().await?;
+                let info = ConnInfo {
+                    remote: None,
+                    local: None,
+                    scheme: "http",
+                };
+                Ok((Connection::Unix(stream), info))
+            }
+        }
+    }
+}
+
+enum Connection {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+/// The hyper settings, each on purpose.
+fn builder() -> http1::Builder {
+    let mut b = http1::Builder::new();
+    b.timer(TokioTimer::new())
+        // Default on; written here because pipelining and keep-alive are promised.
+        .keep_alive(true)
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        // Header names go out in Title-Case, as the app and most servers write them.
+        .title_case_headers(true)
+        // Pipelined responses are flushed together rather than one write each.
+        .pipeline_flush(true)
+        // A client that half-closes after its request still gets the response.
+        .half_close(true)
+        // hyper's default of 100 headers, as gunicorn's limit_request_fields.
+        .max_headers(100);
+    b
+}
+
+/// Serve on `listeners` until `shutdown` completes, then drain.
+pub async fn run(
+    listeners: Vec<Listener>,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = Arc::new(GracefulShutdown::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut accept_loops = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let shared = Arc::clone(&shared);
+        let graceful = Arc::clone(&graceful);
+        let mut stop = stop_rx.clone();
+        accept_loops.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    accepted = listener.accept() => match accepted {
+                        Ok((conn, info)) => serve(conn, info, &shared, &graceful),
+                        Err(e) => {
+                            log::warning(&format!("accept failed: {e}"));
+                            tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        }
+                    },
+                }
+            }
+        });
+    }
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    while accept_loops.join_next().await.is_some() {}
+    let Ok(graceful) = Arc::try_unwrap(graceful) else {
+        return;
+    };
+    if tokio::time::timeout(GRACEFUL_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        log::warning("requests still running after the graceful timeout were cut off");
+    }
+}
+
+fn serve(conn: Connection, info: ConnInfo, shared: &Arc<Shared>, graceful: &GracefulShutdown) {
+    match conn {
+        Connection::Tcp(stream) => spawn_connection(stream, info, shared, graceful),
+        Connection::Unix(stream) => spawn_connection(stream, info, shared, graceful),
+    }
+}
+
+fn spawn_connection<S>(stream: S, info: ConnInfo, shared: &Arc<Shared>, graceful: &GracefulShutdown)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let shared = Arc::clone(shared);
+    let info = Arc::new(info);
+    let verdicts = Verdicts::default();
+    let io = GuardedIo::new(stream, Arc::clone(&verdicts));
+    let svc = service_fn(move |req| {
+        service::handle(
+            Arc::clone(&shared),
+            Arc::clone(&info),
+            Arc::clone(&verdicts),
+            req,
+        )
+    });
+    let conn = builder().serve_connection(TokioIo::new(io), svc);
+    let conn = graceful.watch(conn);
+    tokio::spawn(async move {
+        // Per-connection errors (client gone, malformed request) end that connection only.
+        let _ = conn.await;
+    });
+}

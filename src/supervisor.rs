@@ -1,0 +1,272 @@
+//! The master process: binds the listeners, forks the workers before any thread or runtime
+//! exists, waits for each to load the app, restarts the ones that die, and stops them all
+//! gracefully on TERM/INT/QUIT. HUP replaces the workers with fresh ones (new code is loaded)
+//! and keeps the old ones if the new ones cannot load the app.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::config::{Bind, Config};
+use crate::log;
+use crate::server::GRACEFUL_TIMEOUT;
+use crate::sys::{self, ExitStatus, Forked};
+use crate::worker;
+
+/// A socket bound by the master and inherited by every worker.
+pub enum BoundListener {
+    Tcp(std::net::TcpListener),
+    /// The socket and its path, removed at exit.
+    Unix(UnixListener, PathBuf),
+}
+
+/// Beyond the workers' own graceful timeout, how long the master waits before SIGKILL.
+const KILL_MARGIN: Duration = Duration::from_secs(5);
+
+/// How often the master wakes when no signal arrives.
+const TICK: Duration = Duration::from_secs(1);
+
+fn bind(binds: &[Bind]) -> anyhow::Result<Vec<BoundListener>> {
+    binds
+        .iter()
+        .map(|bind| match bind {
+            Bind::Tcp(addr) => {
+                let l = std::net::TcpListener::bind(addr).with_context(|| {
+                    format!("cannot listen on {addr} (is another server using it?)")
+                })?;
+                l.set_nonblocking(true)?;
+                Ok(BoundListener::Tcp(l))
+            }
+            Bind::Unix(path) => {
+                remove_stale_socket(path);
+                let l = UnixListener::bind(path)
+                    .with_context(|| format!("cannot listen on unix:{}", path.display()))?;
+                l.set_nonblocking(true)?;
+                Ok(BoundListener::Unix(l, path.clone()))
+            }
+        })
+        .collect()
+}
+
+/// A socket file left by an earlier run blocks bind; a regular file is never removed.
+fn remove_stale_socket(path: &std::path::Path) {
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn describe(listener: &BoundListener) -> String {
+    match listener {
+        BoundListener::Tcp(l) => match l.local_addr() {
+            Ok(addr) => format!("http://{addr}"),
+            Err(_) => "a TCP socket".to_owned(),
+        },
+        BoundListener::Unix(_, path) => format!("unix:{}", path.display()),
+    }
+}
+
+struct Master<'a> {
+    config: &'a Config,
+    listeners: Vec<BoundListener>,
+    /// Live workers: pid → worker number.
+    workers: HashMap<libc::pid_t, usize>,
+}
+
+impl Master<'_> {
+    /// Fork one worker; returns its pid and the read end of its boot pipe.
+    fn spawn(&mut self, number: usize) -> anyhow::Result<(libc::pid_t, std::io::PipeReader)> {
+        let (reader, writer) = std::io::pipe().context("cannot create a pipe for a worker")?;
+        match sys::fork().context("cannot fork a worker process")? {
+            Forked::Child => {
+                drop(reader);
+                let code = worker::run(self.config, &self.listeners, writer);
+                std::process::exit(code);
+            }
+            Forked::Parent(pid) => {
+                drop(writer);
+                self.workers.insert(pid, number);
+                log::info(&format!("Booting worker {number} with pid {pid}"));
+                Ok((pid, reader))
+            }
+        }
+    }
+
+    /// Wait for a worker's verdict: Ok once the app is loaded, or the worker's one-line error.
+    fn await_boot(mut reader: std::io::PipeReader) -> Result<(), String> {
+        let mut message = String::new();
+        if let Err(e) = reader.read_to_string(&mut message) {
+            return Err(format!("cannot read the worker's boot status: {e}"));
+        }
+        match message.as_str() {
+            worker::BOOT_OK => Ok(()),
+            "" => Err("the worker exited while loading the app (see the log above)".to_owned()),
+            error => Err(error.to_owned()),
+        }
+    }
+
+    /// Start `numbers` workers and wait until all have loaded the app.
+    fn spawn_all(
+        &mut self,
+        numbers: impl Iterator<Item = usize>,
+    ) -> anyhow::Result<Vec<libc::pid_t>> {
+        let mut started = Vec::new();
+        for number in numbers {
+            started.push(self.spawn(number)?);
+        }
+        let mut failure = None;
+        let mut pids = Vec::new();
+        for (pid, reader) in started {
+            pids.push(pid);
+            if let Err(e) = Self::await_boot(reader) {
+                failure.get_or_insert(e);
+            }
+        }
+        if let Some(e) = failure {
+            self.stop(&pids, Duration::ZERO);
+            bail!("cannot load the app: {e}");
+        }
+        Ok(pids)
+    }
+
+    /// TERM `pids`, wait up to `grace` for them, then KILL what remains, and reap.
+    fn stop(&mut self, pids: &[libc::pid_t], grace: Duration) {
+        let signal = if grace.is_zero() {
+            libc::SIGKILL
+        } else {
+            libc::SIGTERM
+        };
+        for &pid in pids {
+            sys::kill(pid, signal);
+        }
+        let deadline = Instant::now() + grace + KILL_MARGIN;
+        let mut left: Vec<libc::pid_t> = pids.to_vec();
+        let mut killed = grace.is_zero();
+        while !left.is_empty() {
+            while let Some((pid, _)) = sys::reap() {
+                self.workers.remove(&pid);
+                left.retain(|&p| p != pid);
+            }
+            if left.is_empty() {
+                break;
+            }
+            if !killed && Instant::now() >= deadline {
+                log::warning("workers did not stop in time; killing them");
+                for &pid in &left {
+                    sys::kill(pid, libc::SIGKILL);
+                }
+                killed = true;
+            }
+            let _ = sys::wait_signal(&[libc::SIGCHLD], Duration::from_millis(100));
+        }
+    }
+
+    /// Reap dead workers and start replacements.
+    fn replace_dead(&mut self) -> anyhow::Result<()> {
+        while let Some((pid, status)) = sys::reap() {
+            let Some(number) = self.workers.remove(&pid) else {
+                continue;
+            };
+            if status == ExitStatus::Code(worker::BOOT_ERROR) {
+                bail!("worker {number} (pid {pid}) could not load the app; stopping");
+            }
+            log::warning(&format!(
+                "worker {number} (pid {pid}) died ({}); starting a new one",
+                match status {
+                    ExitStatus::Code(c) => format!("exit status {c}"),
+                    ExitStatus::Signal(s) => format!("signal {s}"),
+                }
+            ));
+            self.spawn_all(std::iter::once(number))?;
+        }
+        Ok(())
+    }
+
+    /// HUP: fresh workers load the app again; the old ones stop gracefully once they are up.
+    fn reload(&mut self) {
+        log::info("Reloading: starting new workers");
+        let old: Vec<libc::pid_t> = self.workers.keys().copied().collect();
+        match self.spawn_all(0..self.config.workers) {
+            Ok(_) => {
+                self.stop(&old, GRACEFUL_TIMEOUT);
+                log::info("Reload done");
+            }
+            Err(e) => log::error(&format!("{e:#}; keeping the running workers")),
+        }
+    }
+
+    fn cleanup(&self) {
+        for listener in &self.listeners {
+            if let BoundListener::Unix(_, path) = listener {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}
+
+/// Run the master until it is told to stop.
+pub fn run(config: &Config) -> anyhow::Result<()> {
+    let listeners = bind(&config.binds)?;
+    // Signals are taken synchronously: blocked here, waited for in the loop, and unblocked in
+    // each worker right after fork.
+    sys::block_signals(&sys::MASTER_SIGNALS).context("cannot block signals")?;
+    log::info(&format!(
+        "rwsgi {} serving {} (Python 3.14 on RustPython)",
+        env!("CARGO_PKG_VERSION"),
+        config.app.display()
+    ));
+    for listener in &listeners {
+        log::info(&format!(
+            "Listening at: {} ({})",
+            describe(listener),
+            std::process::id()
+        ));
+    }
+    if let Some(mount) = &config.mount {
+        log::info(&format!("Mounted at {mount}"));
+    }
+    log::info(&format!(
+        "Using {} worker process{} with {} Python thread{} each",
+        config.workers,
+        if config.workers == 1 { "" } else { "es" },
+        config.threads,
+        if config.threads == 1 { "" } else { "s" },
+    ));
+    let mut master = Master {
+        config,
+        listeners,
+        workers: HashMap::new(),
+    };
+    let outcome = serve(&mut master);
+    master.cleanup();
+    outcome
+}
+
+fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {
+    master.spawn_all(0..master.config.workers)?;
+    log::info("Ready");
+    loop {
+        let signal = sys::wait_signal(&sys::MASTER_SIGNALS, TICK).context("waiting for signals")?;
+        match signal {
+            Some(libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {
+                log::info("Shutting down: waiting for requests in flight");
+                let pids: Vec<libc::pid_t> = master.workers.keys().copied().collect();
+                master.stop(&pids, GRACEFUL_TIMEOUT);
+                log::info("Stopped");
+                return Ok(());
+            }
+            Some(libc::SIGHUP) => master.reload(),
+            _ => {
+                if let Err(e) = master.replace_dead() {
+                    let pids: Vec<libc::pid_t> = master.workers.keys().copied().collect();
+                    master.stop(&pids, GRACEFUL_TIMEOUT);
+                    return Err(e);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The few raw Unix calls the process model needs (fork, wait, signal masks, kill, pread), each
+//! wrapped once so the rest of the crate stays free of `unsafe`.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// Signals the master waits for synchronously; they stay blocked in the master and are
+/// unblocked in each worker right after fork.
+pub const MASTER_SIGNALS: [libc::c_int; 5] = [
+    libc::SIGCHLD,
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+];
+
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn signal_set(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise and fill a plain C struct we own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
+/// Block `signals` for this thread (the master is single-threaded).
+pub fn block_signals(signals: &[libc::c_int]) -> io::Result<()> {
+    let set = signal_set(signals);
+    // SAFETY: valid set pointer; a null old-set pointer is allowed.
+    let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if ret != 0 {
+        return Err(io::Error::from_raw_os_error(ret));
+    }
+    Ok(())
+}
+
+/// Unblock `signals` (in a freshly forked worker).
+pub fn unblock_signals(signals: &[libc::c_int]) -> io::Result<()> {
+    let set = signal_set(signals);
+    // SAFETY: as in block_signals.
+    let ret = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+    if ret != 0 {
+        return Err(io::Error::from_raw_os_error(ret));
+    }
+    Ok(())
+}
+
+/// Wait up to `timeout` for one of `signals` (which must be blocked). `None` on timeout.
+pub fn wait_signal(
+    signals: &[libc::c_int],
+    timeout: std::time::Duration,
+) -> io::Result<Option<libc::c_int>> {
+    let set = signal_set(signals);
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+    };
+    // SAFETY: valid set and timespec; a null siginfo pointer is allowed.
+    let ret = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &ts) };
+    match ret {
+        -1 => {
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EAGAIN) | Some(libc::EINTR) => Ok(None),
+                _ => Err(err),
+            }
+        }
+        sig => Ok(Some(sig)),
+    }
+}
+
+/// What `fork` returned.
+pub enum Forked {
+    Child,
+    Parent(libc::pid_t),
+}
+
+/// Fork the process. Only call while this process has a single thread.
+pub fn fork() -> io::Result<Forked> {
+    // SAFETY: the caller guarantees a single-threaded process, so the child's state is whole.
+    let pid = cvt(unsafe { libc::fork() })?;
+    Ok(if pid == 0 {
+        Forked::Child
+    } else {
+        Forked::Parent(pid)
+    })
+}
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Code(i32),
+    Signal(i32),
+}
+
+/// Reap one exited child without blocking.
+pub fn reap() -> Option<(libc::pid_t, ExitStatus)> {
+    let mut status = 0;
+    // SAFETY: valid pointer to a c_int.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    if pid <= 0 {
+        return None;
+    }
+    let how = if libc::WIFSIGNALED(status) {
+        ExitStatus::Signal(libc::WTERMSIG(status))
+    } else {
+        ExitStatus::Code(libc::WEXITSTATUS(status))
+    };
+    Some((pid, how))
+}
+
+/// Send `signal` to `pid`; a process already gone is not an error.
+pub fn kill(pid: libc::pid_t, signal: libc::c_int) {
+    // SAFETY: kill has no memory effects.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// Read up to `len` bytes of `fd` at `offset`, retrying on EINTR. Empty at end of file.
+pub fn pread(fd: RawFd, len: usize, offset: u64) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    let offset = libc::off_t::try_from(offset)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))?;
+    loop {
+        // SAFETY: buf is valid for len bytes; fd is the caller's open descriptor.
+        let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), len, offset) };
+        if n >= 0 {
+            buf.truncate(n as usize);
+            return Ok(buf);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! One worker process, after fork: load the app on its Python threads, report to the master
+//! through the boot pipe, then serve on its own tokio runtime until told to stop.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::{AppSpec, Config};
+use crate::http::service::Shared;
+use crate::log;
+use crate::python::pool::AppSettings;
+use crate::python::{LoadError, Pool};
+use crate::server::{self, Listener};
+use crate::supervisor::BoundListener;
+use crate::sys;
+
+/// Exit status of a worker that could not load the app; the master then stops (as gunicorn's
+/// WORKER_BOOT_ERROR): restarting would fail the same way.
+pub const BOOT_ERROR: i32 = 3;
+
+/// How often a worker checks that its master is still alive.
+const PARENT_CHECK: Duration = Duration::from_secs(1);
+
+/// What the boot pipe carries when the app loaded.
+pub const BOOT_OK: &str = "ok";
+
+/// Run the worker; returns its exit status.
+pub fn run(config: &Config, listeners: &[BoundListener], mut boot: std::io::PipeWriter) -> i32 {
+    if let Err(e) = sys::unblock_signals(&sys::MASTER_SIGNALS) {
+        log::error(&format!("worker cannot unblock signals: {e}"));
+        return 1;
+    }
+    let pool = match Pool::start(app_settings(config), config.threads) {
+        Ok(pool) => pool,
+        Err(e) => {
+            if let LoadError::App { traceback, .. } = &e
+                && !traceback.is_empty()
+            {
+                log::python("error", traceback.trim_end());
+            }
+            let _ = boot.write_all(e.to_string().as_bytes());
+            return BOOT_ERROR;
+        }
+    };
+    let _ = boot.write_all(BOOT_OK.as_bytes());
+    drop(boot);
+    let shared = Arc::new(Shared {
+        jobs: pool.sender(),
+        mount: config.mount.clone(),
+    });
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log::error(&format!("worker cannot start its runtime: {e}"));
+            return 1;
+        }
+    };
+    let code = runtime.block_on(async {
+        let listeners = match listeners.iter().map(BoundListener::to_tokio).collect() {
+            Ok(l) => l,
+            Err(e) => {
+                log::error(&format!("worker cannot use the listening socket: {e}"));
+                return 1;
+            }
+        };
+        server::run(listeners, Arc::clone(&shared), stop_signal()).await;
+        0
+    });
+    drop(shared);
+    drop(runtime);
+    pool.shutdown();
+    code
+}
+
+/// The app's sys.path: its own directory (or, for a module, the current one) then --pythonpath.
+fn app_settings(config: &Config) -> AppSettings {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let first = match &config.app {
+        AppSpec::File { path, .. } => absolute(path)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+        AppSpec::Module { .. } => absolute(Path::new(".")),
+    };
+    let sys_path = std::iter::once(first)
+        .chain(config.pythonpath.iter().map(|p| absolute(p)))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    AppSettings {
+        spec: config.app.clone(),
+        sys_path,
+        multiprocess: config.workers > 1,
+    }
+}
+
+/// Completes on TERM, INT or QUIT, or when the master has gone.
+async fn stop_signal() {
+    let streams = [
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+        SignalKind::quit(),
+    ]
+    .map(signal);
+    let [Ok(mut term), Ok(mut int), Ok(mut quit)] = streams else {
+        log::error("worker cannot listen for signals; stopping");
+        return;
+    };
+    let parent = std::os::unix::process::parent_id();
+    let mut tick = tokio::time::interval(PARENT_CHECK);
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = int.recv() => return,
+            _ = quit.recv() => return,
+            _ = tick.tick() => {
+                if std::os::unix::process::parent_id() != parent {
+                    log::warning("the master process has gone; this worker stops");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl BoundListener {
+    fn to_tokio(&self) -> std::io::Result<Listener> {
+        Ok(match self {
+            Self::Tcp(l) => Listener::Tcp(tokio::net::TcpListener::from_std(l.try_clone()?)?),
+            Self::Unix(l, _) => Listener::Unix(tokio::net::UnixListener::from_std(l.try_clone()?)?),
+        })
+    }
+}

@@ -1,0 +1,315 @@
+//! The CGI part of a PEP 3333 environ, built from a parsed request head. Pure Rust, no Python:
+//! values are `String`s holding the latin-1 decoding of the request bytes ("native strings"),
+//! and `python::convert` turns them into a dict and adds the `wsgi.*` objects.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+use http::request::Parts;
+use http::{HeaderMap, Version};
+
+/// Where a request arrived: filled in by the server for each connection.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// The peer; `None` on a Unix socket.
+    pub remote: Option<SocketAddr>,
+    /// Our side of the connection; `None` on a Unix socket.
+    pub local: Option<SocketAddr>,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+}
+
+/// The environ's string variables, in insertion order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Environ {
+    pub vars: Vec<(Cow<'static, str>, String)>,
+}
+
+impl Environ {
+    fn push(&mut self, key: impl Into<Cow<'static, str>>, value: String) {
+        self.vars.push((key.into(), value));
+    }
+
+    /// The value of `key`, for tests and logging.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The request path lies outside `--mount`: the server answers 404 without calling the app.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotMounted;
+
+/// Decode bytes as latin-1: each byte becomes the code point of the same value (PEP 3333
+/// "native strings").
+pub fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Percent-decode a path. Invalid escapes stay as they are, as `urllib.parse.unquote` leaves them.
+pub fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let byte = raw[i];
+        if byte == b'%'
+            && let (Some(hi), Some(lo)) = (
+                raw.get(i + 1).and_then(|c| hex(*c)),
+                raw.get(i + 2).and_then(|c| hex(*c)),
+            )
+        {
+            out.push(hi << 4 | lo);
+            i += 3;
+            continue;
+        }
+        out.push(byte);
+        i += 1;
+    }
+    out
+}
+
+fn hex(c: u8) -> Option<u8> {
+    char::from(c)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+/// Build the environ for one request. `mount` is the normalised `--mount` prefix.
+pub fn build(parts: &Parts, conn: &ConnInfo, mount: Option<&str>) -> Result<Environ, NotMounted> {
+    let mut env = Environ {
+        vars: Vec::with_capacity(24 + parts.headers.len()),
+    };
+    let raw_path = parts.uri.path().as_bytes();
+    let path = latin1(&percent_decode(raw_path));
+    let (script_name, path_info) = split_mount(&path, mount)?;
+    let query = parts.uri.query().unwrap_or("");
+    let request_uri = match parts.uri.path_and_query() {
+        Some(pq) => pq.as_str().to_owned(),
+        None => parts.uri.to_string(),
+    };
+
+    env.push("REQUEST_METHOD", parts.method.as_str().to_owned());
+    env.push("SCRIPT_NAME", script_name.to_owned());
+    env.push("PATH_INFO", path_info.to_owned());
+    env.push("QUERY_STRING", query.to_owned());
+    env.push("REQUEST_URI", request_uri.clone());
+    env.push("RAW_URI", request_uri);
+    env.push("SERVER_PROTOCOL", protocol(parts.version).to_owned());
+    let (server_name, server_port) = server_name_port(&parts.headers, conn);
+    env.push("SERVER_NAME", server_name);
+    env.push("SERVER_PORT", server_port);
+    env.push(
+        "REMOTE_ADDR",
+        conn.remote.map_or_else(String::new, |a| a.ip().to_string()),
+    );
+    env.push(
+        "REMOTE_PORT",
+        conn.remote
+            .map_or_else(String::new, |a| a.port().to_string()),
+    );
+    push_headers(&mut env, &parts.headers);
+    env.push("wsgi.url_scheme", conn.scheme.to_owned());
+    Ok(env)
+}
+
+/// Split a decoded path into SCRIPT_NAME and PATH_INFO under `mount` (WSGIScriptAlias rules: the
+/// prefix must match whole path segments).
+fn split_mount<'a>(
+    path: &'a str,
+    mount: Option<&'a str>,
+) -> Result<(&'a str, &'a str), NotMounted> {
+    let Some(prefix) = mount else {
+        return Ok(("", path));
+    };
+    match path.strip_prefix(prefix) {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => Ok((prefix, rest)),
+        _ => Err(NotMounted),
+    }
+}
+
+fn protocol(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// SERVER_NAME and SERVER_PORT: from the Host header when there is one (as gunicorn does), else
+/// from the address the connection arrived on.
+fn server_name_port(headers: &HeaderMap, conn: &ConnInfo) -> (String, String) {
+    let default_port = if conn.scheme == "https" { "443" } else { "80" };
+    if let Some(host) = headers
+        .get(http::header::HOST)
+        .map(|h| latin1(h.as_bytes()))
+        && !host.is_empty()
+    {
+        // `[::1]:8000`, `example.com:8000`, `example.com`
+        let (name, port) = match host.rfind(':') {
+            Some(i) if !host[i..].contains(']') => (&host[..i], &host[i + 1..]),
+            _ => (host.as_str(), default_port),
+        };
+        return (name.to_owned(), port.to_owned());
+    }
+    match conn.local {
+        Some(addr) => (addr.ip().to_string(), addr.port().to_string()),
+        None => ("localhost".to_owned(), default_port.to_owned()),
+    }
+}
+
+/// CONTENT_TYPE, CONTENT_LENGTH and the HTTP_* variables. Repeated headers are joined with ','
+/// (Cookie with "; ", RFC 6265 §5.4). Names holding '_' are dropped: once '-' becomes '_' they
+/// would be indistinguishable from a real header (`X_Forwarded_For` spoofing
+/// `X-Forwarded-For`), which is why nginx and gunicorn drop them too.
+fn push_headers(env: &mut Environ, headers: &HeaderMap) {
+    for name in headers.keys() {
+        let name_str = name.as_str();
+        if name_str.contains('_') {
+            continue;
+        }
+        let key: Cow<'static, str> = match name_str {
+            "content-type" => Cow::Borrowed("CONTENT_TYPE"),
+            "content-length" => Cow::Borrowed("CONTENT_LENGTH"),
+            _ => {
+                let mut key = String::with_capacity(5 + name_str.len());
+                key.push_str("HTTP_");
+                key.extend(name_str.chars().map(|c| {
+                    if c == '-' {
+                        '_'
+                    } else {
+                        c.to_ascii_uppercase()
+                    }
+                }));
+                Cow::Owned(key)
+            }
+        };
+        let separator: &[u8] = if name == http::header::COOKIE {
+            b"; "
+        } else {
+            b","
+        };
+        let mut value = Vec::new();
+        for (i, v) in headers.get_all(name).iter().enumerate() {
+            if i > 0 {
+                value.extend_from_slice(separator);
+            }
+            value.extend_from_slice(v.as_bytes());
+        }
+        env.push(key, latin1(&value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(req: http::request::Builder) -> Parts {
+        req.body(()).expect("valid test request").into_parts().0
+    }
+
+    fn conn() -> ConnInfo {
+        ConnInfo {
+            remote: Some("10.1.2.3:5555".parse().expect("addr")),
+            local: Some("127.0.0.1:8000".parse().expect("addr")),
+            scheme: "http",
+        }
+    }
+
+    #[test]
+    fn required_keys() {
+        let p = parts(http::Request::get("/a/b?x=1&y=%20").header("host", "example.com:9000"));
+        let env = build(&p, &conn(), None).expect("mounted");
+        assert_eq!(env.get("REQUEST_METHOD"), Some("GET"));
+        assert_eq!(env.get("SCRIPT_NAME"), Some(""));
+        assert_eq!(env.get("PATH_INFO"), Some("/a/b"));
+        assert_eq!(env.get("QUERY_STRING"), Some("x=1&y=%20"));
+        assert_eq!(env.get("SERVER_NAME"), Some("example.com"));
+        assert_eq!(env.get("SERVER_PORT"), Some("9000"));
+        assert_eq!(env.get("SERVER_PROTOCOL"), Some("HTTP/1.1"));
+        assert_eq!(env.get("REMOTE_ADDR"), Some("10.1.2.3"));
+        assert_eq!(env.get("REMOTE_PORT"), Some("5555"));
+        assert_eq!(env.get("HTTP_HOST"), Some("example.com:9000"));
+        assert_eq!(env.get("wsgi.url_scheme"), Some("http"));
+        assert_eq!(env.get("REQUEST_URI"), Some("/a/b?x=1&y=%20"));
+    }
+
+    #[test]
+    fn path_info_is_percent_decoded_as_latin1() {
+        // UTF-8 for "é" is C3 A9: each byte becomes one code point.
+        let p = parts(http::Request::get("/caf%C3%A9/%2F%zz"));
+        let env = build(&p, &conn(), None).expect("mounted");
+        assert_eq!(env.get("PATH_INFO"), Some("/caf\u{c3}\u{a9}//%zz"));
+    }
+
+    #[test]
+    fn content_headers_have_no_prefix_and_repeats_join() {
+        let p = parts(
+            http::Request::post("/")
+                .header("content-type", "text/plain")
+                .header("content-length", "3")
+                .header("x-thing", "a")
+                .header("x-thing", "b")
+                .header("cookie", "a=1")
+                .header("cookie", "b=2")
+                .header("x_forwarded_for", "spoof"),
+        );
+        let env = build(&p, &conn(), None).expect("mounted");
+        assert_eq!(env.get("CONTENT_TYPE"), Some("text/plain"));
+        assert_eq!(env.get("CONTENT_LENGTH"), Some("3"));
+        assert_eq!(env.get("HTTP_CONTENT_TYPE"), None);
+        assert_eq!(env.get("HTTP_CONTENT_LENGTH"), None);
+        assert_eq!(env.get("HTTP_X_THING"), Some("a,b"));
+        assert_eq!(env.get("HTTP_COOKIE"), Some("a=1; b=2"));
+        assert_eq!(env.get("HTTP_X_FORWARDED_FOR"), None);
+    }
+
+    #[test]
+    fn header_values_are_latin1() {
+        let value = http::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is allowed");
+        let p = parts(http::Request::get("/").header("x-name", value));
+        let env = build(&p, &conn(), None).expect("mounted");
+        assert_eq!(env.get("HTTP_X_NAME"), Some("caf\u{e9}"));
+    }
+
+    #[test]
+    fn mount_splits_script_name() {
+        let env = |path: &str| build(&parts(http::Request::get(path)), &conn(), Some("/app"));
+        let e = env("/app").expect("mounted");
+        assert_eq!(
+            (e.get("SCRIPT_NAME"), e.get("PATH_INFO")),
+            (Some("/app"), Some(""))
+        );
+        let e = env("/app/x/y").expect("mounted");
+        assert_eq!(
+            (e.get("SCRIPT_NAME"), e.get("PATH_INFO")),
+            (Some("/app"), Some("/x/y"))
+        );
+        assert_eq!(env("/apple"), Err(NotMounted));
+        assert_eq!(env("/"), Err(NotMounted));
+    }
+
+    #[test]
+    fn server_name_without_host_uses_local_address() {
+        let p = parts(http::Request::get("/").version(Version::HTTP_10));
+        let env = build(&p, &conn(), None).expect("mounted");
+        assert_eq!(env.get("SERVER_NAME"), Some("127.0.0.1"));
+        assert_eq!(env.get("SERVER_PORT"), Some("8000"));
+        assert_eq!(env.get("SERVER_PROTOCOL"), Some("HTTP/1.0"));
+    }
+
+    #[test]
+    fn ipv6_host_header() {
+        let p = parts(http::Request::get("/").header("host", "[::1]:8080"));
+        let env = build(&p, &conn(), None).expect("mounted");
+        assert_eq!(env.get("SERVER_NAME"), Some("[::1]"));
+        assert_eq!(env.get("SERVER_PORT"), Some("8080"));
+        let p = parts(http::Request::get("/").header("host", "[::1]"));
+        let env = build(&p, &conn(), None).expect("mounted");
+        assert_eq!(env.get("SERVER_PORT"), Some("80"));
+    }
+}

@@ -1,0 +1,3 @@
+"""Test fixture: importable only through --pythonpath."""
+
+WORD = "hi"

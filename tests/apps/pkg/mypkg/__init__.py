@@ -1,0 +1,1 @@
+"""Test fixture: a package on --pythonpath, served as mypkg.wsgi:app."""

@@ -1,0 +1,11 @@
+//! rwsgi's integration tests: one binary (each extra one would re-link RustPython), every test a
+//! real `rwsgi` process on 127.0.0.1 spoken to with raw HTTP bytes.
+
+mod common;
+
+mod app_errors;
+mod cli;
+mod hidden_python;
+mod http1;
+mod pep3333;
+mod process;
