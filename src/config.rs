@@ -281,11 +281,11 @@ mod tests {
     fn binds() {
         assert_eq!(
             Bind::parse("127.0.0.1:0"),
-            Ok(Bind::Tcp("127.0.0.1:0".parse().unwrap()))
+            Ok(Bind::Tcp("127.0.0.1:0".parse().expect("addr")))
         );
         assert_eq!(
             Bind::parse("[::1]:8080"),
-            Ok(Bind::Tcp("[::1]:8080".parse().unwrap()))
+            Ok(Bind::Tcp("[::1]:8080".parse().expect("addr")))
         );
         assert_eq!(
             Bind::parse("unix:/tmp/x.sock"),

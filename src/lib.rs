@@ -7,7 +7,8 @@
 //!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`sys`] (the
 //!   raw Unix calls), [`log`] (server and access logs).
 //! - HTTP (tokio + hyper, never Python): [`server`] (accept loop, graceful drain), [`http`]
-//!   (request → job, reply → response), [`error`] (failures that never reach the app).
+//!   (request → job, reply → response), [`load`] (admission by free
+//!   Python threads), [`error`] (failures that never reach the app).
 //! - Pure PEP 3333 translation: [`wsgi`] (environ, response head checks, input buffering).
 //! - Python: [`python`] (interpreters, the app's threads, the native `_rwsgi` module) and the
 //!   frozen `pylib/`. The contract between HTTP and Python is documented in [`python`].
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod load;
 pub mod log;
 pub mod python;
 pub mod server;

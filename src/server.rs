@@ -100,6 +100,10 @@ pub async fn run(
             loop {
                 tokio::select! {
                     _ = stop.changed() => return,
+                    () = shared.load.wait_for_room() => {}
+                }
+                tokio::select! {
+                    _ = stop.changed() => return,
                     accepted = listener.accept() => match accepted {
                         Ok((conn, info)) => serve(conn, info, &shared, &graceful),
                         Err(e) => {

@@ -49,6 +49,7 @@ pub fn run(config: &Config, listeners: &[BoundListener], mut boot: std::io::Pipe
     drop(boot);
     let shared = Arc::new(Shared {
         jobs: pool.sender(),
+        load: crate::load::Load::new(config.threads),
         mount: config.mount.clone(),
     });
     let runtime = match tokio::runtime::Builder::new_current_thread()

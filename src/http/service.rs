@@ -29,6 +29,7 @@ const REPLY_CHANNEL_DEPTH: usize = 8;
 #[derive(Debug)]
 pub struct Shared {
     pub jobs: flume::Sender<Job>,
+    pub load: Arc<crate::load::Load>,
     pub mount: Option<String>,
 }
 
@@ -100,6 +101,7 @@ async fn call(
         environ,
         body,
         reply: reply_tx,
+        in_flight: shared.load.begin(),
     };
     shared
         .jobs

@@ -40,6 +40,8 @@ pub struct Job {
     /// `None` when the request has no body.
     pub body: Option<BodyChannel>,
     pub reply: flume::Sender<Reply>,
+    /// Held until the Python thread is done with the job.
+    pub in_flight: crate::load::InFlight,
 }
 
 /// The request body, pulled on demand.

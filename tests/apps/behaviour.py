@@ -248,7 +248,7 @@ ROUTES.pop("parse_qs")
 
 
 def application(environ, start_response):
-    name = environ["PATH_INFO"].strip("/") or "env"
+    name = environ["PATH_INFO"].strip("/").split("/")[0] or "env"
     handler = ROUTES.get(name)
     if handler is None:
         return _json(start_response, {"error": "no route %s" % name}, "404 Not Found")
