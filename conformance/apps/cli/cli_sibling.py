@@ -1,3 +1,0 @@
-"""Imported by cli_app.py from the app file's own folder."""
-
-VALUE = "sibling imported"

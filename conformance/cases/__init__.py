@@ -1,1 +1,0 @@
-"""Conformance case definitions; importing a module registers its cases."""

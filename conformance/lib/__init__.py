@@ -1,1 +1,0 @@
-"""Conformance runner library: HTTP client, servers, cases model, corpus replay."""
