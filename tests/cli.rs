@@ -141,3 +141,45 @@ fn bad_arguments_are_one_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn startup_log_says_what_listens_where() {
+    let server = Server::start(&[&fixture("behaviour.py"), "--workers", "2", "--threads", "3"]);
+    assert!(server.log_contains("serving "), "{}", server.log_text());
+    assert!(server.log_contains("behaviour.py:application"));
+    assert!(server.log_contains(&format!("Listening at: http://127.0.0.1:{}", server.port)));
+    assert!(server.log_contains("Using 2 worker processes with 3 Python threads each"));
+}
+
+#[test]
+fn unix_socket_bind() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+
+    let dir = crate::common::TempDir::new("unix");
+    let path = dir.path().join("app.sock");
+    let bind = format!("unix:{}", path.display());
+    // A TCP bind too, so the harness can tell when the server is ready.
+    let server = Server::start(&[
+        &fixture("behaviour.py"),
+        "--bind",
+        &bind,
+        "--bind",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+    ]);
+    assert!(server.log_contains(&format!("Listening at: {bind}")));
+    let mut s = UnixStream::connect(&path).expect("connect to the unix socket");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("timeout");
+    s.write_all(b"GET /env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut s, &mut raw).expect("read");
+    let env = crate::common::parse_one(&raw).json();
+    assert_eq!(env["PATH_INFO"], "/env");
+    assert_eq!(env["REMOTE_ADDR"], "");
+    drop(server);
+    assert!(!path.exists(), "the socket file is removed at exit");
+}

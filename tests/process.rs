@@ -100,3 +100,38 @@ fn several_workers_share_the_listener() {
         .collect();
     assert_eq!(seen.len(), 2, "both workers should have served: {seen:?}");
 }
+
+#[test]
+fn hup_replaces_workers_and_keeps_serving() {
+    let dir = crate::common::TempDir::new("hup");
+    let app = dir.path().join("app.py");
+    let write_app = |word: &str| {
+        std::fs::write(
+            &app,
+            format!(
+                "def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{word}']\n"
+            ),
+        )
+        .expect("write app");
+    };
+    write_app("before");
+    let server = Server::start(&[&app.to_string_lossy()]);
+    assert_eq!(server.get("/").text(), "before");
+    write_app("after");
+    server.signal("HUP");
+    assert!(
+        server.wait_log("Reload done", Duration::from_secs(30)),
+        "{}",
+        server.log_text()
+    );
+    assert_eq!(server.get("/").text(), "after");
+    // New code that fails to load keeps the running workers.
+    std::fs::write(&app, "def application(:\n").expect("write broken app");
+    server.signal("HUP");
+    assert!(
+        server.wait_log("keeping the running workers", Duration::from_secs(30)),
+        "{}",
+        server.log_text()
+    );
+    assert_eq!(server.get("/").text(), "after");
+}
