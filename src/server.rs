@@ -74,8 +74,10 @@ fn builder() -> http1::Builder {
         .header_read_timeout(HEADER_READ_TIMEOUT)
         // Header names go out in Title-Case, as the app and most servers write them.
         .title_case_headers(true)
-        // Pipelined responses are flushed together rather than one write each.
-        .pipeline_flush(true)
+        // Off (hyper's default): with it on, hyper 1.12 drops a buffered response when the
+        // connection closes after it (HTTP/1.0 or `Connection: close` followed by more
+        // pipelined bytes); the gunicorn corpus cases 019 and 021 caught it.
+        .pipeline_flush(false)
         // A client that half-closes after its request still gets the response.
         .half_close(true)
         // hyper's default of 100 headers, as gunicorn's limit_request_fields.

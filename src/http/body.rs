@@ -125,10 +125,12 @@ impl Body for ReplyBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (&self.rest, &self.first) {
-            (None, first) => {
-                let len = first.as_ref().map_or(0, |f| f.len() as u64);
-                SizeHint::with_exact(self.remaining.map_or(len, |r| r.min(len)))
+        // Exact only for a complete body without the app's own Content-Length: with one, hyper
+        // frames by the header, and a body shorter than it must still go out (then the
+        // connection is cut), not be refused before the head is written.
+        match (&self.rest, &self.first, self.remaining) {
+            (None, first, None) => {
+                SizeHint::with_exact(first.as_ref().map_or(0, |f| f.len() as u64))
             }
             _ => SizeHint::default(),
         }

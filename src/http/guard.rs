@@ -24,10 +24,11 @@ use bytes::{Buf, BytesMut};
 use http::StatusCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Longest request line (method, target, version): beyond it, 414. nginx's default buffer
-/// size, twice gunicorn's 4094, since long query strings are common.
-pub const MAX_REQUEST_LINE: usize = 8190;
-/// Longest header field line: beyond it, 431 (gunicorn's limit_request_field_size).
+/// Longest request line (method, target, version): beyond it, 414. gunicorn's
+/// limit_request_line default.
+pub const MAX_REQUEST_LINE: usize = 4094;
+/// Longest header field line, CRLF included: beyond it, 431 (gunicorn's
+/// limit_request_field_size).
 pub const MAX_FIELD_LINE: usize = 8190;
 /// Most header fields in one request: beyond it, 431 (gunicorn's limit_request_fields).
 pub const MAX_FIELDS: usize = 100;
@@ -147,13 +148,21 @@ fn check_request_line(line: &[u8]) -> Result<bool, Rejection> {
     {
         return Err(bad("invalid request method"));
     }
+    // A WSGI app cannot open a tunnel, and hyper treats a 2xx answer to CONNECT as a protocol
+    // switch and never writes it: CONNECT is refused here (gunicorn passes it to the app).
     if method == b"CONNECT" {
         return Err(reject(
             StatusCode::METHOD_NOT_ALLOWED,
             "CONNECT is not served",
         ));
     }
-    if target.is_empty() || !target.iter().all(|b| (0x21..=0x7e).contains(b)) {
+    // Bytes above 0x7f are accepted as gunicorn does (and percent-encoded for hyper, see
+    // `deliver_head`); controls, spaces and DEL are not.
+    if target.is_empty()
+        || !target
+            .iter()
+            .all(|&b| (0x21..=0x7e).contains(&b) || b >= 0x80)
+    {
         return Err(bad("invalid request target"));
     }
     let origin = target.starts_with(b"/");
@@ -195,7 +204,8 @@ const FORBIDDEN_TRAILERS: &[&[u8]] = &[
 
 /// A field line `name: value`; returns the name and the trimmed value.
 fn check_field(line: &[u8]) -> Result<(&[u8], &[u8]), Rejection> {
-    if line.len() > MAX_FIELD_LINE {
+    // Counted with its CRLF, as gunicorn counts limit_request_field_size.
+    if line.len() + 2 > MAX_FIELD_LINE {
         return Err(reject(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "header field too large",
@@ -279,14 +289,59 @@ fn check_head(head: &[u8]) -> Result<Framing, Rejection> {
     match (transfer_encoding, content_length) {
         (Some(_), Some(_)) => Err(bad("both Content-Length and Transfer-Encoding")),
         (Some(_), None) if !http11 => Err(bad("Transfer-Encoding on HTTP/1.0")),
-        (Some(te), None) if te.eq_ignore_ascii_case(b"chunked") => Ok(Framing::Chunked),
-        (Some(_), None) => Err(reject(
-            StatusCode::NOT_IMPLEMENTED,
-            "only the chunked transfer coding is supported",
-        )),
+        (Some(te), None) => check_transfer_codings(te).map(|()| Framing::Chunked),
         (None, Some(0)) | (None, None) => Ok(Framing::None),
         (None, Some(n)) => Ok(Framing::Length(n)),
     }
+}
+
+/// Codings that may come before the final `chunked`: chunked is undone by the server, the others
+/// are left to the app (HTTP_TRANSFER_ENCODING says which), as gunicorn does.
+const KNOWN_CODINGS: &[&[u8]] = &[b"gzip", b"x-gzip", b"deflate", b"compress", b"identity"];
+
+/// A Transfer-Encoding list: `chunked` exactly once and last (RFC 9112 §6.3), every other
+/// coding known.
+fn check_transfer_codings(value: &[u8]) -> Result<(), Rejection> {
+    let codings: Vec<Vec<u8>> = value
+        .split(|&b| b == b',')
+        .map(|c| trim_ows(c).to_ascii_lowercase())
+        .collect();
+    let Some((last, rest)) = codings.split_last() else {
+        return Err(bad("empty Transfer-Encoding"));
+    };
+    if last != b"chunked" || rest.iter().any(|c| c == b"chunked") {
+        return Err(bad("chunked must be the last transfer coding, once"));
+    }
+    if rest.iter().any(|c| !KNOWN_CODINGS.contains(&c.as_slice())) {
+        return Err(reject(
+            StatusCode::NOT_IMPLEMENTED,
+            "unknown transfer coding",
+        ));
+    }
+    Ok(())
+}
+
+/// The head as hyper gets it: bytes above 0x7f in the request target percent-encoded, since
+/// hyper's URI parser refuses them. PATH_INFO decodes them back to the same bytes.
+fn deliver_head(head: &[u8], out: &mut BytesMut) {
+    let start = head
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(0);
+    let line_end = find(&head[start..], b"\r\n").map_or(head.len(), |i| start + i);
+    if !head[start..line_end].iter().any(|&b| b >= 0x80) {
+        out.extend_from_slice(head);
+        return;
+    }
+    out.extend_from_slice(&head[..start]);
+    for &b in &head[start..line_end] {
+        if b >= 0x80 {
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+        } else {
+            out.extend_from_slice(&[b]);
+        }
+    }
+    out.extend_from_slice(&head[line_end..]);
 }
 
 /// Split on CRLF (a head without its final CRLF CRLF).
@@ -419,7 +474,7 @@ impl Scanner {
                         match check_head(&head) {
                             Ok(framing) => {
                                 self.verdict(Verdict::Accepted);
-                                out.extend_from_slice(&head);
+                                deliver_head(&head, out);
                                 self.state = match framing {
                                     Framing::None => State::Head,
                                     Framing::Length(n) => State::Length(n),
@@ -651,8 +706,15 @@ mod tests {
         refused(
             b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
         );
-        let r = refused(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+        refused(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n");
+        refused(
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: identity, chunked, identity, chunked\r\n\r\n",
+        );
+        let r = refused(b"POST / HTTP/1.1\r\nTransfer-Encoding: br, chunked\r\n\r\n");
         assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED);
+        let (_, _, cut) =
+            scan(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+        assert_eq!(cut, None, "gzip before chunked is passed to the app");
         let (out, _, _) = scan(b"GET / HTTP/1.1\r\nA: b\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\nGET /evil HTTP/1.1\r\n\r\n");
         assert!(!String::from_utf8_lossy(&out).contains("evil"));
     }
@@ -674,6 +736,10 @@ mod tests {
         assert_eq!(scan(b"OPTIONS * HTTP/1.1\r\n\r\n").2, None);
         assert_eq!(scan(b"GET http://a/b?c HTTP/1.1\r\n\r\n").2, None);
         assert_eq!(scan(b"GET / HTTP/1.1\r\nX: caf\xe9\r\n\r\n").2, None);
+        // Raw UTF-8 in the target reaches hyper percent-encoded.
+        let (out, _, cut) = scan(b"GET /\xc3\xa0%20k HTTP/1.0\r\n\r\n");
+        assert_eq!(cut, None);
+        assert_eq!(out, b"GET /%C3%A0%20k HTTP/1.0\r\n\r\n");
     }
 
     #[test]

@@ -25,6 +25,13 @@ const BODY_CHANNEL_DEPTH: usize = 4;
 /// pushes back on the app's iteration.
 const REPLY_CHANNEL_DEPTH: usize = 8;
 
+/// Most unread body bytes skipped after the app is done, so that a kept-alive connection can
+/// serve its next request; a longer rest closes the connection instead.
+const DRAIN_LIMIT: u64 = 1 << 20;
+
+/// How long that skipping may take.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What every request of a worker shares.
 #[derive(Debug)]
 pub struct Shared {
@@ -95,7 +102,13 @@ async fn call(
     let environ = environ::build(&parts, conn, shared.mount.as_deref())
         .map_err(|NotMounted| RequestError::NotMounted)?;
     let malformed = Arc::new(AtomicBool::new(false));
-    let body = (!body.is_end_stream()).then(|| pump(body, Arc::clone(&malformed)));
+    // A client that asked for 100-continue and was never told to send is not drained: that
+    // would invite the body the app did not want.
+    let drain = !parts
+        .headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let body = (!body.is_end_stream()).then(|| pump(body, Arc::clone(&malformed), drain));
     let (reply_tx, replies) = flume::bounded(REPLY_CHANNEL_DEPTH);
     let job = Job {
         environ,
@@ -140,13 +153,15 @@ async fn call(
 
 /// Hand the body to `wsgi.input`: a task that starts reading only when the app first reads
 /// (so `100 Continue` goes out only then) and forwards chunks with backpressure.
-fn pump(mut body: Incoming, malformed: Arc<AtomicBool>) -> BodyChannel {
+fn pump(mut body: Incoming, malformed: Arc<AtomicBool>, drain: bool) -> BodyChannel {
     let (start, started) = tokio::sync::oneshot::channel::<()>();
     let (tx, chunks) = flume::bounded(BODY_CHANNEL_DEPTH);
     tokio::spawn(async move {
         if started.await.is_err() {
-            // The app finished without reading; dropping the body lets hyper decide whether
-            // the connection can be reused.
+            // The app finished without reading.
+            if drain {
+                skip_rest(&mut body).await;
+            }
             return;
         }
         loop {
@@ -165,7 +180,14 @@ fn pump(mut body: Incoming, malformed: Arc<AtomicBool>) -> BodyChannel {
                 None => Ok(Bytes::new()),
             };
             let last = !matches!(&item, Ok(data) if !data.is_empty());
-            if tx.send_async(item).await.is_err() || last {
+            if tx.send_async(item).await.is_err() {
+                if !last {
+                    // The app stopped reading part-way.
+                    skip_rest(&mut body).await;
+                }
+                return;
+            }
+            if last {
                 return;
             }
         }
@@ -174,4 +196,21 @@ fn pump(mut body: Incoming, malformed: Arc<AtomicBool>) -> BodyChannel {
         start: Some(start),
         chunks,
     }
+}
+
+/// Read and discard what is left of a body (bounded in bytes and time) so hyper can reuse the
+/// connection; past the bounds the body is dropped and hyper closes the connection.
+async fn skip_rest(body: &mut Incoming) {
+    let skip = async {
+        let mut left = DRAIN_LIMIT;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                let Some(rest) = left.checked_sub(data.len() as u64) else {
+                    return;
+                };
+                left = rest;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, skip).await;
 }
