@@ -22,45 +22,170 @@ pub enum Command {
     Run(RunArgs),
 }
 
-/// `rwsgi run APP [options]`
+/// `rwsgi run APP [options]`. Every option can also come from an `RWSGI_*` environment
+/// variable (the option's name in upper case, `-` as `_`) or from the TOML file named by
+/// `--config`; the command line wins over the environment, which wins over the file.
 #[derive(Debug, Args)]
 #[command(after_help = "APP forms:\n  \
     path/app.py               the file's `application` callable (or --callable)\n  \
     path/app.py:name          the file's `name` callable\n  \
     package.module:name       import package.module from sys.path (gunicorn's form)\n\n\
-Signals to the master process: TERM/INT stop gracefully (in-flight requests finish).")]
+Signals to the master process: TERM/INT/QUIT stop gracefully (in-flight requests finish);\n\
+HUP loads the app in fresh workers, then retires the old ones.")]
 pub struct RunArgs {
     /// The application: `file.py`, `file.py:callable` or `package.module:callable`.
+    #[arg(env = "RWSGI_APP")]
     pub app: String,
 
-    /// Address to listen on: HOST:PORT, [IPv6]:PORT or unix:/path/to.sock. Repeat to listen on
-    /// several. Port 0 picks a free port (the log says which).
-    #[arg(long = "bind", short = 'b', value_name = "ADDRESS", default_value = config::DEFAULT_BIND)]
+    /// Address to listen on: HOST:PORT, [IPv6]:PORT or unix:/path/to.sock. Repeat (or separate
+    /// with commas) to listen on several. Port 0 picks a free port (the log says which).
+    #[arg(long = "bind", short = 'b', value_name = "ADDRESS", env = "RWSGI_BIND",
+          value_delimiter = ',', default_value = config::DEFAULT_BIND)]
     pub binds: Vec<String>,
 
     /// Name of the WSGI callable in the app module (mod_wsgi's WSGICallableObject). A
     /// `:callable` suffix on APP sets the same thing.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "RWSGI_CALLABLE")]
     pub callable: Option<String>,
 
     /// Serve the app under this URL prefix (mod_wsgi's WSGIScriptAlias): a request for
     /// PREFIX/rest gets SCRIPT_NAME=PREFIX and PATH_INFO=/rest; any other path gets 404.
-    #[arg(long, value_name = "PREFIX")]
+    #[arg(long, value_name = "PREFIX", env = "RWSGI_MOUNT")]
     pub mount: Option<String>,
 
-    /// Directory to add to the app's sys.path (mod_wsgi's WSGIPythonPath). Repeatable. The app
-    /// file's own directory is always on sys.path.
-    #[arg(long = "pythonpath", value_name = "DIR")]
+    /// Directory to add to the app's sys.path (mod_wsgi's WSGIPythonPath). Repeatable, or
+    /// comma-separated. The app file's own directory is always on sys.path.
+    #[arg(
+        long = "pythonpath",
+        value_name = "DIR",
+        env = "RWSGI_PYTHONPATH",
+        value_delimiter = ','
+    )]
     pub pythonpath: Vec<PathBuf>,
 
     /// Worker processes, each with its own interpreter: the source of CPU parallelism.
     /// Default: the number of CPUs.
-    #[arg(long, short = 'w', value_name = "N")]
+    #[arg(long, short = 'w', value_name = "N", env = "RWSGI_WORKERS")]
     pub workers: Option<usize>,
 
     /// Python threads per worker, each with its own interpreter and copy of the app. More than
     /// one only helps apps that block on I/O (database, upstream HTTP); each costs the app's
     /// memory again.
-    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_THREADS)]
+    #[arg(long, value_name = "N", env = "RWSGI_THREADS", default_value_t = config::DEFAULT_THREADS)]
     pub threads: usize,
+
+    /// Seconds a request may run in the app. Past it the client gets 504 (or the connection is
+    /// cut if the response had begun) and the worker is replaced. 0 disables.
+    #[arg(long, value_name = "SECS", env = "RWSGI_TIMEOUT", default_value_t = config::DEFAULT_TIMEOUT)]
+    pub timeout: u64,
+
+    /// Seconds a stopping worker waits for requests in flight before cutting them off.
+    #[arg(long, value_name = "SECS", env = "RWSGI_GRACEFUL_TIMEOUT",
+          default_value_t = config::DEFAULT_GRACEFUL_TIMEOUT)]
+    pub graceful_timeout: u64,
+
+    /// Seconds an idle keep-alive connection is kept open waiting for the next request.
+    #[arg(long, value_name = "SECS", env = "RWSGI_KEEP_ALIVE", default_value_t = config::DEFAULT_KEEP_ALIVE)]
+    pub keep_alive: u64,
+
+    /// Seconds a client may take to send a whole request head once it has started (slowloris
+    /// protection); past it, 408 and the connection closes.
+    #[arg(long, value_name = "SECS", env = "RWSGI_HEADER_TIMEOUT",
+          default_value_t = config::DEFAULT_HEADER_TIMEOUT)]
+    pub header_timeout: u64,
+
+    /// Seconds `wsgi.input` waits for the next piece of the request body before the read fails.
+    #[arg(long, value_name = "SECS", env = "RWSGI_BODY_TIMEOUT", default_value_t = config::DEFAULT_BODY_TIMEOUT)]
+    pub body_timeout: u64,
+
+    /// Replace a worker after it has served this many requests (0: never). Guards against slow
+    /// leaks in the app.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "RWSGI_MAX_REQUESTS",
+        default_value_t = 0
+    )]
+    pub max_requests: u64,
+
+    /// Add up to this many requests, at random per worker, to --max-requests so workers do not
+    /// all restart at once.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "RWSGI_MAX_REQUESTS_JITTER",
+        default_value_t = 0
+    )]
+    pub max_requests_jitter: u64,
+
+    /// Longest request line (method, target, version) in bytes; longer gets 414.
+    #[arg(long, value_name = "BYTES", env = "RWSGI_LIMIT_REQUEST_LINE",
+          default_value_t = config::DEFAULT_LIMIT_REQUEST_LINE)]
+    pub limit_request_line: usize,
+
+    /// Most header fields in a request; more gets 431.
+    #[arg(long, value_name = "N", env = "RWSGI_LIMIT_REQUEST_FIELDS",
+          default_value_t = config::DEFAULT_LIMIT_REQUEST_FIELDS)]
+    pub limit_request_fields: usize,
+
+    /// Longest header field line in bytes, CRLF included; longer gets 431.
+    #[arg(long, value_name = "BYTES", env = "RWSGI_LIMIT_REQUEST_FIELD_SIZE",
+          default_value_t = config::DEFAULT_LIMIT_REQUEST_FIELD_SIZE)]
+    pub limit_request_field_size: usize,
+
+    /// Largest request body in bytes (0: no limit). A larger Content-Length gets 413 before the
+    /// app runs; a chunked body that grows past it fails the read and gets 413.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "RWSGI_LIMIT_REQUEST_BODY",
+        default_value_t = 0
+    )]
+    pub limit_request_body: u64,
+
+    /// Most open connections per worker; more wait in the listen backlog.
+    #[arg(long, value_name = "N", env = "RWSGI_MAX_CONNECTIONS",
+          default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
+    /// Length of the listen backlog.
+    #[arg(long, value_name = "N", env = "RWSGI_BACKLOG", default_value_t = config::DEFAULT_BACKLOG)]
+    pub backlog: i32,
+
+    /// Proxies whose X-Forwarded-For/-Proto/-Host and Forwarded headers are trusted: IPs or
+    /// CIDRs, comma-separated, or `*`. From any other peer those headers are ignored.
+    #[arg(long, value_name = "ADDRS", env = "RWSGI_FORWARDED_ALLOW_IPS", value_delimiter = ',',
+          default_value = config::DEFAULT_FORWARDED_ALLOW_IPS)]
+    pub forwarded_allow_ips: Vec<String>,
+
+    /// Write the master's process id to this file (removed at exit).
+    #[arg(long, value_name = "FILE", env = "RWSGI_PID")]
+    pub pid: Option<PathBuf>,
+
+    /// Where the access log goes: `-` (stdout), a file path, or `off`.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "RWSGI_ACCESS_LOG",
+        default_value = "-"
+    )]
+    pub access_log: String,
+
+    /// Least severe server-log messages shown: info, warning or error.
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        env = "RWSGI_LOG_LEVEL",
+        default_value = "info"
+    )]
+    pub log_level: String,
+
+    /// Read settings from this TOML file (keys are the option names: `workers = 4`,
+    /// `bind = ["127.0.0.1:8000"]`); the environment and the command line override it.
+    #[arg(long, value_name = "FILE", env = "RWSGI_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Print the settings in effect, as TOML, and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }

@@ -4,10 +4,13 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use thiserror::Error;
 
 use crate::cli::RunArgs;
+use crate::log::Level;
+use crate::wsgi::forwarded::TrustedProxies;
 
 /// Where `rwsgi run` listens without `--bind`: loopback only, as gunicorn and waitress do, so a
 /// first run never exposes an app to the network by accident.
@@ -20,6 +23,29 @@ pub const DEFAULT_CALLABLE: &str = "application";
 /// (RUSTPYTHON.md: 97k/s on 1 thread, 89k/s on 8), each thread here carries its own interpreter
 /// and app copy (about 55 MB and up), and worker processes already give the parallelism.
 pub const DEFAULT_THREADS: usize = 1;
+
+/// Seconds a request may run in the app before the worker is replaced: gunicorn's default.
+pub const DEFAULT_TIMEOUT: u64 = 30;
+/// Seconds a stopping worker lets requests in flight finish: gunicorn's default.
+pub const DEFAULT_GRACEFUL_TIMEOUT: u64 = 30;
+/// Seconds an idle keep-alive connection stays open. Longer than gunicorn's 2 s, which is
+/// tuned for sync workers that hold a whole process per connection; ours cost a few KB.
+pub const DEFAULT_KEEP_ALIVE: u64 = 5;
+/// Seconds to receive a whole request head once it has begun (mod_wsgi-express: 15).
+pub const DEFAULT_HEADER_TIMEOUT: u64 = 15;
+/// Seconds `wsgi.input` waits for more body (mod_wsgi-express's body-timeout is 15; uploads
+/// over slow links deserve more).
+pub const DEFAULT_BODY_TIMEOUT: u64 = 30;
+/// gunicorn's limit_request_line, limit_request_fields and limit_request_field_size defaults.
+pub const DEFAULT_LIMIT_REQUEST_LINE: usize = 4094;
+pub const DEFAULT_LIMIT_REQUEST_FIELDS: usize = 100;
+pub const DEFAULT_LIMIT_REQUEST_FIELD_SIZE: usize = 8190;
+/// Open connections per worker: gunicorn's worker_connections default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+/// Listen backlog: gunicorn's default.
+pub const DEFAULT_BACKLOG: i32 = 2048;
+/// Proxies trusted by default: only the local machine (gunicorn: 127.0.0.1,::1).
+pub const DEFAULT_FORWARDED_ALLOW_IPS: &str = "127.0.0.1,::1";
 
 /// Upper bounds that catch typos (`--workers 1000`) before they fork a thousand interpreters.
 pub const MAX_WORKERS: usize = 512;
@@ -45,6 +71,12 @@ pub enum ConfigError {
     Workers(usize),
     #[error("--threads must be between 1 and {MAX_THREADS}, got {0}")]
     Threads(usize),
+    #[error("--{0} must be at least {1}")]
+    TooSmall(&'static str, u64),
+    #[error("bad --forwarded-allow-ips entry `{0}`: use an IP, a CIDR such as 10.0.0.0/8, or *")]
+    Forwarded(String),
+    #[error("bad --log-level `{0}`: use info, warning or error")]
+    LogLevel(String),
 }
 
 /// Which Python object to serve.
@@ -146,6 +178,58 @@ impl Bind {
     }
 }
 
+/// Request-size limits, enforced before the app sees a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub request_line: usize,
+    pub fields: usize,
+    pub field_size: usize,
+    /// `None`: no limit.
+    pub body: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            request_line: DEFAULT_LIMIT_REQUEST_LINE,
+            fields: DEFAULT_LIMIT_REQUEST_FIELDS,
+            field_size: DEFAULT_LIMIT_REQUEST_FIELD_SIZE,
+            body: None,
+        }
+    }
+}
+
+/// Time limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `None`: a request may run for ever.
+    pub request: Option<Duration>,
+    pub graceful: Duration,
+    pub keep_alive: Duration,
+    pub header: Duration,
+    pub body: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            request: Some(Duration::from_secs(DEFAULT_TIMEOUT)),
+            graceful: Duration::from_secs(DEFAULT_GRACEFUL_TIMEOUT),
+            keep_alive: Duration::from_secs(DEFAULT_KEEP_ALIVE),
+            header: Duration::from_secs(DEFAULT_HEADER_TIMEOUT),
+            body: Duration::from_secs(DEFAULT_BODY_TIMEOUT),
+        }
+    }
+}
+
+/// Where access-log lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLog {
+    Stdout,
+    File(PathBuf),
+    Off,
+}
+
 /// Everything `rwsgi run` needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -156,6 +240,16 @@ pub struct Config {
     pub pythonpath: Vec<PathBuf>,
     pub workers: usize,
     pub threads: usize,
+    pub timeouts: Timeouts,
+    pub limits: Limits,
+    /// Retire a worker after this many requests, plus up to `.1` more at random.
+    pub max_requests: Option<(u64, u64)>,
+    pub max_connections: usize,
+    pub backlog: i32,
+    pub trusted_proxies: TrustedProxies,
+    pub pid_file: Option<PathBuf>,
+    pub access_log: AccessLog,
+    pub log_level: Level,
 }
 
 impl Config {
@@ -184,6 +278,48 @@ impl Config {
         if !(1..=MAX_THREADS).contains(&args.threads) {
             return Err(ConfigError::Threads(args.threads));
         }
+        let secs = |name: &'static str, value: u64, min: u64| {
+            if value < min {
+                return Err(ConfigError::TooSmall(name, min));
+            }
+            Ok(Duration::from_secs(value))
+        };
+        let timeouts = Timeouts {
+            request: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+            graceful: secs("graceful-timeout", args.graceful_timeout, 0)?,
+            keep_alive: secs("keep-alive", args.keep_alive, 1)?,
+            header: secs("header-timeout", args.header_timeout, 1)?,
+            body: secs("body-timeout", args.body_timeout, 1)?,
+        };
+        let at_least = |name: &'static str, value: usize, min: usize| {
+            if value < min {
+                return Err(ConfigError::TooSmall(name, min as u64));
+            }
+            Ok(value)
+        };
+        let limits = Limits {
+            request_line: at_least("limit-request-line", args.limit_request_line, 16)?,
+            fields: at_least("limit-request-fields", args.limit_request_fields, 1)?,
+            field_size: at_least(
+                "limit-request-field-size",
+                args.limit_request_field_size,
+                16,
+            )?,
+            body: (args.limit_request_body > 0).then_some(args.limit_request_body),
+        };
+        let trusted_proxies =
+            TrustedProxies::parse(&args.forwarded_allow_ips).map_err(ConfigError::Forwarded)?;
+        let access_log = match args.access_log.as_str() {
+            "-" => AccessLog::Stdout,
+            "off" | "none" => AccessLog::Off,
+            path => AccessLog::File(PathBuf::from(path)),
+        };
+        let log_level = match args.log_level.to_ascii_lowercase().as_str() {
+            "info" | "debug" => Level::Info,
+            "warning" | "warn" => Level::Warning,
+            "error" | "critical" => Level::Error,
+            other => return Err(ConfigError::LogLevel(other.to_owned())),
+        };
         Ok(Self {
             app,
             binds,
@@ -191,7 +327,97 @@ impl Config {
             pythonpath: args.pythonpath.clone(),
             workers,
             threads: args.threads,
+            timeouts,
+            limits,
+            max_requests: (args.max_requests > 0)
+                .then_some((args.max_requests, args.max_requests_jitter)),
+            max_connections: at_least("max-connections", args.max_connections, 1)?,
+            backlog: args.backlog.max(1),
+            trusted_proxies,
+            pid_file: args.pid.clone(),
+            access_log,
+            log_level,
         })
+    }
+
+    /// The settings in effect, as TOML a `--config` file accepts.
+    pub fn to_toml(&self) -> String {
+        let list = |items: Vec<String>| {
+            let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+            format!("[{}]", quoted.join(", "))
+        };
+        let binds = self
+            .binds
+            .iter()
+            .map(|b| match b {
+                Bind::Tcp(addr) => addr.to_string(),
+                Bind::Unix(path) => format!("unix:{}", path.display()),
+            })
+            .collect();
+        let mut out = String::new();
+        let mut line = |key: &str, value: String| {
+            out.push_str(key);
+            out.push_str(" = ");
+            out.push_str(&value);
+            out.push('\n');
+        };
+        line("app", format!("{:?}", self.app.display()));
+        line("bind", list(binds));
+        if let Some(mount) = &self.mount {
+            line("mount", format!("{mount:?}"));
+        }
+        line(
+            "pythonpath",
+            list(
+                self.pythonpath
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+            ),
+        );
+        line("workers", self.workers.to_string());
+        line("threads", self.threads.to_string());
+        line(
+            "timeout",
+            self.timeouts.request.map_or(0, |d| d.as_secs()).to_string(),
+        );
+        line(
+            "graceful-timeout",
+            self.timeouts.graceful.as_secs().to_string(),
+        );
+        line("keep-alive", self.timeouts.keep_alive.as_secs().to_string());
+        line("header-timeout", self.timeouts.header.as_secs().to_string());
+        line("body-timeout", self.timeouts.body.as_secs().to_string());
+        let (max, jitter) = self.max_requests.unwrap_or((0, 0));
+        line("max-requests", max.to_string());
+        line("max-requests-jitter", jitter.to_string());
+        line("limit-request-line", self.limits.request_line.to_string());
+        line("limit-request-fields", self.limits.fields.to_string());
+        line(
+            "limit-request-field-size",
+            self.limits.field_size.to_string(),
+        );
+        line(
+            "limit-request-body",
+            self.limits.body.unwrap_or(0).to_string(),
+        );
+        line("max-connections", self.max_connections.to_string());
+        line("backlog", self.backlog.to_string());
+        line("forwarded-allow-ips", list(self.trusted_proxies.describe()));
+        if let Some(pid) = &self.pid_file {
+            line("pid", format!("{:?}", pid.display().to_string()));
+        }
+        let access = match &self.access_log {
+            AccessLog::Stdout => "-".to_owned(),
+            AccessLog::Off => "off".to_owned(),
+            AccessLog::File(p) => p.display().to_string(),
+        };
+        line("access-log", format!("{access:?}"));
+        line(
+            "log-level",
+            format!("{:?}", self.log_level.name().to_ascii_lowercase()),
+        );
+        out
     }
 }
 

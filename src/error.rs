@@ -17,6 +17,12 @@ pub enum RequestError {
     WorkerGone,
     #[error("the app produced no response")]
     NoResponse,
+    #[error("the proxy headers disagree about the scheme")]
+    ConflictingScheme,
+    #[error("the request body is larger than --limit-request-body")]
+    TooLarge,
+    #[error("the app ran past --timeout")]
+    Timeout,
 }
 
 impl RequestError {
@@ -27,12 +33,23 @@ impl RequestError {
             Self::BadBody => StatusCode::BAD_REQUEST,
             Self::WorkerGone => StatusCode::SERVICE_UNAVAILABLE,
             Self::NoResponse => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ConflictingScheme => StatusCode::BAD_REQUEST,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
     /// Whether the connection must close after the answer (the request's framing can't be
     /// trusted, or the worker is going away).
     pub fn closes(&self) -> bool {
-        matches!(self, Self::Refused(_) | Self::BadBody | Self::WorkerGone)
+        matches!(
+            self,
+            Self::Refused(_)
+                | Self::BadBody
+                | Self::WorkerGone
+                | Self::ConflictingScheme
+                | Self::TooLarge
+                | Self::Timeout
+        )
     }
 }

@@ -3,9 +3,9 @@
 //!
 //! # Layout
 //!
-//! - Edge: [`cli`] (clap), [`config`] (validated settings), [`supervisor`] (master process:
+//! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`supervisor`] (master process:
 //!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`sys`] (the
-//!   raw Unix calls), [`log`] (server and access logs).
+//!   raw Unix calls), [`log`] (server and access logs), [`lifecycle`] (why a worker retires).
 //! - HTTP (tokio + hyper, never Python): [`server`] (accept loop, graceful drain), [`http`]
 //!   (request → job, reply → response), [`load`] (admission by free
 //!   Python threads), [`error`] (failures that never reach the app).
@@ -15,8 +15,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod http;
+pub mod lifecycle;
 pub mod load;
 pub mod log;
 pub mod python;

@@ -4,17 +4,48 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use anyhow::Context;
+
+use crate::config::AccessLog;
+
+/// The least severe level written (`--log-level`).
+static LEVEL: AtomicU8 = AtomicU8::new(0);
+
+/// Where access-log lines go; stdout until `configure` says otherwise.
+static ACCESS: OnceLock<Option<std::fs::File>> = OnceLock::new();
+
+/// Set the level and open the access log. Called once in the master before the workers are
+/// forked, so they inherit both (an append-mode file keeps their lines whole).
+pub fn configure(level: Level, access: &AccessLog) -> anyhow::Result<()> {
+    LEVEL.store(level as u8, Ordering::Relaxed);
+    let sink = match access {
+        AccessLog::Stdout => return Ok(()),
+        AccessLog::Off => None,
+        AccessLog::File(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the access log {}", path.display()))?,
+        ),
+    };
+    let _ = ACCESS.set(sink);
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
-    Info,
-    Warning,
-    Error,
+    Info = 0,
+    Warning = 1,
+    Error = 2,
 }
 
 impl Level {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Info => "INFO",
             Self::Warning => "WARNING",
@@ -71,6 +102,9 @@ fn clf_time(secs: u64) -> String {
 
 /// One server-log line.
 pub fn write(level: Level, message: &str) {
+    if (level as u8) < LEVEL.load(Ordering::Relaxed) {
+        return;
+    }
     let line = format!(
         "[{}] [{}] [{}] {message}\n",
         log_time(now_secs()),
@@ -131,7 +165,16 @@ pub fn access(entry: &Access, status: u16, bytes: u64) {
         escape(or_dash(&entry.referer)),
         escape(or_dash(&entry.user_agent)),
     );
-    let _ = std::io::stdout().lock().write_all(line.as_bytes());
+    match ACCESS.get() {
+        None => {
+            let _ = std::io::stdout().lock().write_all(line.as_bytes());
+        }
+        // `&File` writes: one write per line, O_APPEND keeps workers' lines apart.
+        Some(Some(file)) => {
+            let _ = (&*file).write_all(line.as_bytes());
+        }
+        Some(None) => {}
+    }
 }
 
 fn or_dash(s: &str) -> &str {

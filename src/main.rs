@@ -19,10 +19,17 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    rwsgi::config_file::apply(&args)?;
+    let cli = Cli::parse_from(args);
     match cli.command {
         Command::Run(args) => {
             let config = Config::from_cli(&args)?;
+            if args.print_config {
+                print!("{}", config.to_toml());
+                return Ok(ExitCode::SUCCESS);
+            }
+            rwsgi::log::configure(config.log_level, &config.access_log)?;
             rwsgi::supervisor::run(&config)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -11,18 +11,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::http::guard::{GuardedIo, Verdicts};
+use crate::config::{Limits, Timeouts};
+use crate::http::guard::{ConnState, GuardedIo};
 use crate::http::service::{self, Shared};
 use crate::log;
 use crate::wsgi::environ::ConnInfo;
-
-/// How long a client may take to send a request head (slowloris protection), as gunicorn's
-/// default keep-alive/timeout scale suggests.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long a stopping worker waits for requests in flight before it closes them.
-pub const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Pause after a failed accept (EMFILE and friends) so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -65,13 +60,23 @@ enum Connection {
     Unix(tokio::net::UnixStream),
 }
 
+/// How a worker serves connections.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSettings {
+    pub limits: Limits,
+    pub timeouts: Timeouts,
+    pub max_connections: usize,
+}
+
 /// The hyper settings, each on purpose.
-fn builder() -> http1::Builder {
+fn builder(timeouts: &Timeouts) -> http1::Builder {
     let mut b = http1::Builder::new();
     b.timer(TokioTimer::new())
         // Default on; written here because pipelining and keep-alive are promised.
         .keep_alive(true)
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        // A backstop only: the guard enforces --keep-alive and --header-timeout separately,
+        // while hyper's timer runs from the end of one request to the end of the next head.
+        .header_read_timeout(timeouts.keep_alive + timeouts.header)
         // Header names go out in Title-Case, as the app and most servers write them.
         .title_case_headers(true)
         // Off (hyper's default): with it on, hyper 1.12 drops a buffered response when the
@@ -89,17 +94,29 @@ fn builder() -> http1::Builder {
 pub async fn run(
     listeners: Vec<Listener>,
     shared: Arc<Shared>,
+    settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let connections = Arc::new(Semaphore::new(settings.max_connections));
     let mut accept_loops = tokio::task::JoinSet::new();
     for listener in listeners {
         let shared = Arc::clone(&shared);
         let graceful = Arc::clone(&graceful);
+        let connections = Arc::clone(&connections);
         let mut stop = stop_rx.clone();
         accept_loops.spawn(async move {
             loop {
+                // At most --max-connections open, and a new one only while a Python thread
+                // is free (see `load`).
+                let permit = tokio::select! {
+                    _ = stop.changed() => return,
+                    permit = Arc::clone(&connections).acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => return,
+                    },
+                };
                 tokio::select! {
                     _ = stop.changed() => return,
                     () = shared.load.wait_for_room() => {}
@@ -107,7 +124,9 @@ pub async fn run(
                 tokio::select! {
                     _ = stop.changed() => return,
                     accepted = listener.accept() => match accepted {
-                        Ok((conn, info)) => serve(conn, info, &shared, &graceful),
+                        Ok((conn, info)) => {
+                            serve(conn, info, &shared, &settings, &graceful, permit);
+                        }
                         Err(e) => {
                             log::warning(&format!("accept failed: {e}"));
                             tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -123,7 +142,7 @@ pub async fn run(
     let Ok(graceful) = Arc::try_unwrap(graceful) else {
         return;
     };
-    if tokio::time::timeout(GRACEFUL_TIMEOUT, graceful.shutdown())
+    if tokio::time::timeout(settings.timeouts.graceful, graceful.shutdown())
         .await
         .is_err()
     {
@@ -131,33 +150,56 @@ pub async fn run(
     }
 }
 
-fn serve(conn: Connection, info: ConnInfo, shared: &Arc<Shared>, graceful: &GracefulShutdown) {
+fn serve(
+    conn: Connection,
+    info: ConnInfo,
+    shared: &Arc<Shared>,
+    settings: &ServerSettings,
+    graceful: &GracefulShutdown,
+    permit: OwnedSemaphorePermit,
+) {
     match conn {
-        Connection::Tcp(stream) => spawn_connection(stream, info, shared, graceful),
-        Connection::Unix(stream) => spawn_connection(stream, info, shared, graceful),
+        Connection::Tcp(stream) => {
+            spawn_connection(stream, info, shared, settings, graceful, permit)
+        }
+        Connection::Unix(stream) => {
+            spawn_connection(stream, info, shared, settings, graceful, permit)
+        }
     }
 }
 
-fn spawn_connection<S>(stream: S, info: ConnInfo, shared: &Arc<Shared>, graceful: &GracefulShutdown)
-where
+fn spawn_connection<S>(
+    stream: S,
+    info: ConnInfo,
+    shared: &Arc<Shared>,
+    settings: &ServerSettings,
+    graceful: &GracefulShutdown,
+    permit: OwnedSemaphorePermit,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let shared = Arc::clone(shared);
     let info = Arc::new(info);
-    let verdicts = Verdicts::default();
-    let io = GuardedIo::new(stream, Arc::clone(&verdicts));
+    let state = Arc::new(ConnState::default());
+    let io = GuardedIo::new(
+        stream,
+        Arc::clone(&state),
+        settings.limits,
+        settings.timeouts,
+    );
     let svc = service_fn(move |req| {
         service::handle(
             Arc::clone(&shared),
             Arc::clone(&info),
-            Arc::clone(&verdicts),
+            Arc::clone(&state),
             req,
         )
     });
-    let conn = builder().serve_connection(TokioIo::new(io), svc);
+    let conn = builder(&settings.timeouts).serve_connection(TokioIo::new(io), svc);
     let conn = graceful.watch(conn);
     tokio::spawn(async move {
         // Per-connection errors (client gone, malformed request) end that connection only.
         let _ = conn.await;
+        drop(permit);
     });
 }

@@ -13,7 +13,6 @@ use anyhow::{Context, bail};
 
 use crate::config::{Bind, Config};
 use crate::log;
-use crate::server::GRACEFUL_TIMEOUT;
 use crate::sys::{self, ExitStatus, Forked};
 use crate::worker;
 
@@ -30,26 +29,41 @@ const KILL_MARGIN: Duration = Duration::from_secs(5);
 /// How often the master wakes when no signal arrives.
 const TICK: Duration = Duration::from_secs(1);
 
-fn bind(binds: &[Bind]) -> anyhow::Result<Vec<BoundListener>> {
+fn bind(binds: &[Bind], backlog: i32) -> anyhow::Result<Vec<BoundListener>> {
     binds
         .iter()
-        .map(|bind| match bind {
-            Bind::Tcp(addr) => {
-                let l = std::net::TcpListener::bind(addr).with_context(|| {
-                    format!("cannot listen on {addr} (is another server using it?)")
-                })?;
-                l.set_nonblocking(true)?;
-                Ok(BoundListener::Tcp(l))
-            }
-            Bind::Unix(path) => {
-                remove_stale_socket(path);
-                let l = UnixListener::bind(path)
-                    .with_context(|| format!("cannot listen on unix:{}", path.display()))?;
-                l.set_nonblocking(true)?;
-                Ok(BoundListener::Unix(l, path.clone()))
-            }
+        .map(|bind| {
+            let listener = match bind {
+                Bind::Tcp(addr) => {
+                    let l = std::net::TcpListener::bind(addr).with_context(|| {
+                        format!("cannot listen on {addr} (is another server using it?)")
+                    })?;
+                    l.set_nonblocking(true)?;
+                    BoundListener::Tcp(l)
+                }
+                Bind::Unix(path) => {
+                    remove_stale_socket(path);
+                    let l = UnixListener::bind(path)
+                        .with_context(|| format!("cannot listen on unix:{}", path.display()))?;
+                    l.set_nonblocking(true)?;
+                    BoundListener::Unix(l, path.clone())
+                }
+            };
+            // std binds with a backlog of 128; listen() again sets ours.
+            sys::listen(listener.fd(), backlog).context("cannot set the listen backlog")?;
+            Ok(listener)
         })
         .collect()
+}
+
+impl BoundListener {
+    fn fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Self::Tcp(l) => l.as_raw_fd(),
+            Self::Unix(l, _) => l.as_raw_fd(),
+        }
+    }
 }
 
 /// A socket file left by an earlier run blocks bind; a regular file is never removed.
@@ -171,16 +185,23 @@ impl Master<'_> {
             let Some(number) = self.workers.remove(&pid) else {
                 continue;
             };
-            if status == ExitStatus::Code(worker::BOOT_ERROR) {
-                bail!("worker {number} (pid {pid}) could not load the app; stopping");
-            }
-            log::warning(&format!(
-                "worker {number} (pid {pid}) died ({}); starting a new one",
-                match status {
-                    ExitStatus::Code(c) => format!("exit status {c}"),
-                    ExitStatus::Signal(s) => format!("signal {s}"),
+            match status {
+                ExitStatus::Code(worker::BOOT_ERROR) => {
+                    bail!("worker {number} (pid {pid}) could not load the app; stopping");
                 }
-            ));
+                ExitStatus::Code(0) => log::info(&format!(
+                    "worker {number} (pid {pid}) retired; starting a new one"
+                )),
+                ExitStatus::Code(crate::lifecycle::TIMEOUT_EXIT) => log::error(&format!(
+                    "worker {number} (pid {pid}) stopped after a request timed out; starting a new one"
+                )),
+                ExitStatus::Code(c) => log::warning(&format!(
+                    "worker {number} (pid {pid}) died (exit status {c}); starting a new one"
+                )),
+                ExitStatus::Signal(s) => log::warning(&format!(
+                    "worker {number} (pid {pid}) died (signal {s}); starting a new one"
+                )),
+            }
             self.spawn_all(std::iter::once(number))?;
         }
         Ok(())
@@ -192,7 +213,7 @@ impl Master<'_> {
         let old: Vec<libc::pid_t> = self.workers.keys().copied().collect();
         match self.spawn_all(0..self.config.workers) {
             Ok(_) => {
-                self.stop(&old, GRACEFUL_TIMEOUT);
+                self.stop(&old, self.config.timeouts.graceful);
                 log::info("Reload done");
             }
             Err(e) => log::error(&format!("{e:#}; keeping the running workers")),
@@ -200,6 +221,9 @@ impl Master<'_> {
     }
 
     fn cleanup(&self) {
+        if let Some(pid_file) = &self.config.pid_file {
+            let _ = std::fs::remove_file(pid_file);
+        }
         for listener in &self.listeners {
             if let BoundListener::Unix(_, path) = listener {
                 let _ = std::fs::remove_file(path);
@@ -210,7 +234,11 @@ impl Master<'_> {
 
 /// Run the master until it is told to stop.
 pub fn run(config: &Config) -> anyhow::Result<()> {
-    let listeners = bind(&config.binds)?;
+    let listeners = bind(&config.binds, config.backlog)?;
+    if let Some(pid_file) = &config.pid_file {
+        std::fs::write(pid_file, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write the pid file {}", pid_file.display()))?;
+    }
     // Signals are taken synchronously: blocked here, waited for in the loop, and unblocked in
     // each worker right after fork.
     sys::block_signals(&sys::MASTER_SIGNALS).context("cannot block signals")?;
@@ -255,7 +283,7 @@ fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {
             Some(libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {
                 log::info("Shutting down: waiting for requests in flight");
                 let pids: Vec<libc::pid_t> = master.workers.keys().copied().collect();
-                master.stop(&pids, GRACEFUL_TIMEOUT);
+                master.stop(&pids, master.config.timeouts.graceful);
                 log::info("Stopped");
                 return Ok(());
             }
@@ -263,7 +291,7 @@ fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {
             _ => {
                 if let Err(e) = master.replace_dead() {
                     let pids: Vec<libc::pid_t> = master.workers.keys().copied().collect();
-                    master.stop(&pids, GRACEFUL_TIMEOUT);
+                    master.stop(&pids, master.config.timeouts.graceful);
                     return Err(e);
                 }
             }

@@ -128,6 +128,12 @@ pub fn kill(pid: libc::pid_t, signal: libc::c_int) {
     }
 }
 
+/// Set the backlog of a listening socket (Linux accepts a second listen() to change it).
+pub fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
+    // SAFETY: listen has no memory effects; a bad fd is reported as an error.
+    cvt(unsafe { libc::listen(fd, backlog) }).map(drop)
+}
+
 /// Read up to `len` bytes of `fd` at `offset`, retrying on EINTR. Empty at end of file.
 pub fn pread(fd: RawFd, len: usize, offset: u64) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];

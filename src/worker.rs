@@ -10,12 +10,15 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::{AppSpec, Config};
 use crate::http::service::Shared;
+use crate::lifecycle::{self, Lifecycle, Retire};
+use crate::load::Load;
 use crate::log;
 use crate::python::pool::AppSettings;
 use crate::python::{LoadError, Pool};
-use crate::server::{self, Listener};
+use crate::server::{self, Listener, ServerSettings};
 use crate::supervisor::BoundListener;
 use crate::sys;
+use crate::wsgi::environ::EnvironRules;
 
 /// Exit status of a worker that could not load the app; the master then stops (as gunicorn's
 /// WORKER_BOOT_ERROR): restarting would fail the same way.
@@ -23,6 +26,9 @@ pub const BOOT_ERROR: i32 = 3;
 
 /// How often a worker checks that its master is still alive.
 const PARENT_CHECK: Duration = Duration::from_secs(1);
+
+/// How often the timeout watchdog looks at the running jobs.
+const TIMEOUT_CHECK: Duration = Duration::from_secs(1);
 
 /// What the boot pipe carries when the app loaded.
 pub const BOOT_OK: &str = "ok";
@@ -47,10 +53,20 @@ pub fn run(config: &Config, listeners: &[BoundListener], mut boot: std::io::Pipe
     };
     let _ = boot.write_all(BOOT_OK.as_bytes());
     drop(boot);
+    let max_requests = config
+        .max_requests
+        .map(|(limit, jitter)| lifecycle::jittered(limit, jitter));
+    let lifecycle = Arc::new(Lifecycle::new(max_requests));
     let shared = Arc::new(Shared {
         jobs: pool.sender(),
-        load: crate::load::Load::new(config.threads),
-        mount: config.mount.clone(),
+        load: Load::new(config.threads),
+        rules: EnvironRules {
+            mount: config.mount.clone(),
+            trusted: config.trusted_proxies.clone(),
+        },
+        limits: config.limits,
+        timeouts: config.timeouts,
+        lifecycle: Arc::clone(&lifecycle),
     });
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -70,13 +86,53 @@ pub fn run(config: &Config, listeners: &[BoundListener], mut boot: std::io::Pipe
                 return 1;
             }
         };
-        server::run(listeners, Arc::clone(&shared), stop_signal()).await;
+        let settings = ServerSettings {
+            limits: config.limits,
+            timeouts: config.timeouts,
+            max_connections: config.max_connections,
+        };
+        let watchdog = tokio::spawn(watch_timeouts(Arc::clone(&shared)));
+        let stop = async {
+            tokio::select! {
+                () = stop_signal() => {}
+                () = lifecycle.retired() => {}
+            }
+        };
+        server::run(listeners, Arc::clone(&shared), settings, stop).await;
+        watchdog.abort();
         0
     });
+    if lifecycle.reason() == Some(Retire::Timeout) {
+        // The wedged Python thread cannot be interrupted or joined: leave it to the exit.
+        return lifecycle::TIMEOUT_EXIT;
+    }
     drop(shared);
     drop(runtime);
     pool.shutdown();
     code
+}
+
+/// Retire the worker when a job has outlived `--timeout`, including one whose response had
+/// already begun (the service answers 504 itself while no head has been sent).
+async fn watch_timeouts(shared: Arc<Shared>) {
+    let Some(limit) = shared.timeouts.request else {
+        return;
+    };
+    let mut tick = tokio::time::interval(TIMEOUT_CHECK);
+    loop {
+        tick.tick().await;
+        if let Some((age, what)) = shared.load.oldest()
+            && age > limit + TIMEOUT_CHECK
+        {
+            log::error(&format!(
+                "{what} has run {}s, past --timeout ({}s); replacing this worker",
+                age.as_secs(),
+                limit.as_secs()
+            ));
+            shared.lifecycle.retire(Retire::Timeout);
+            return;
+        }
+    }
 }
 
 /// The app's sys.path: its own directory (or, for a module, the current one) then --pythonpath.

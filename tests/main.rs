@@ -7,5 +7,6 @@ mod app_errors;
 mod cli;
 mod hidden_python;
 mod http1;
+mod operations;
 mod pep3333;
 mod process;

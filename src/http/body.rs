@@ -10,6 +10,7 @@ use futures_core::Stream;
 use http_body::{Body, Frame, SizeHint};
 use thiserror::Error;
 
+use crate::http::guard::OpenRequest;
 use crate::log::{self, Access};
 use crate::python::Reply;
 
@@ -28,6 +29,8 @@ pub struct ReplyBody {
     remaining: Option<u64>,
     sent: u64,
     access: Option<(Access, u16)>,
+    /// Keeps the request counted as open on its connection until the body is done.
+    open: Option<OpenRequest>,
 }
 
 impl ReplyBody {
@@ -39,6 +42,7 @@ impl ReplyBody {
             remaining: None,
             sent: 0,
             access: None,
+            open: None,
         }
     }
 
@@ -54,12 +58,14 @@ impl ReplyBody {
             remaining: content_length,
             sent: 0,
             access: None,
+            open: None,
         }
     }
 
-    /// Log the request when the body is dropped.
-    pub fn with_access(mut self, access: Access, status: u16) -> Self {
+    /// Log the request, and close it on its connection, when the body is dropped.
+    pub fn with_access(mut self, access: Access, status: u16, open: OpenRequest) -> Self {
         self.access = Some((access, status));
+        self.open = Some(open);
         self
     }
 

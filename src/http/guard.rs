@@ -20,18 +20,16 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use bytes::{Buf, BytesMut};
 use http::StatusCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
 
-/// Longest request line (method, target, version): beyond it, 414. gunicorn's
-/// limit_request_line default.
-pub const MAX_REQUEST_LINE: usize = 4094;
-/// Longest header field line, CRLF included: beyond it, 431 (gunicorn's
-/// limit_request_field_size).
-pub const MAX_FIELD_LINE: usize = 8190;
-/// Most header fields in one request: beyond it, 431 (gunicorn's limit_request_fields).
-pub const MAX_FIELDS: usize = 100;
+use crate::config::{Limits, Timeouts};
+
 /// Largest request head in all: beyond it, 431.
 pub const MAX_HEAD: usize = 64 * 1024;
 /// Longest chunk-size line, extensions included.
@@ -65,8 +63,46 @@ pub enum Verdict {
     Refused(Rejection),
 }
 
-/// Verdicts shared between a connection's guard and its service calls.
-pub type Verdicts = Arc<Mutex<VecDeque<Verdict>>>;
+/// What a connection's guard and its service calls share: the verdicts, in order, and how
+/// many requests are open (passed on by the guard, response not yet finished).
+#[derive(Debug, Default)]
+pub struct ConnState {
+    verdicts: Mutex<VecDeque<Verdict>>,
+    open: AtomicUsize,
+}
+
+impl ConnState {
+    /// The verdict on the next request hyper hands the service, and the token that keeps it
+    /// counted as open until the response is done.
+    pub fn next(self: &Arc<Self>) -> (Option<Verdict>, OpenRequest) {
+        let verdict = self.verdicts.lock().ok().and_then(|mut q| q.pop_front());
+        (verdict, OpenRequest(Arc::clone(self)))
+    }
+
+    fn push(&self, verdict: Verdict) {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut q) = self.verdicts.lock() {
+            q.push_back(verdict);
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.open.load(Ordering::Acquire) == 0
+    }
+}
+
+/// A request still open on its connection; dropped when its response is finished.
+#[derive(Debug)]
+pub struct OpenRequest(Arc<ConnState>);
+
+impl Drop for OpenRequest {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+}
 
 /// How the body after an accepted head is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +138,10 @@ pub struct Scanner {
     state: State,
     /// The incomplete head or line being collected.
     line: Vec<u8>,
-    verdicts: Verdicts,
+    conn: Arc<ConnState>,
+    limits: Limits,
+    /// When the head being collected began to arrive.
+    head_started: Option<Instant>,
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -130,8 +169,8 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 }
 
 /// The request line: `METHOD SP target SP HTTP/1.x`. Returns whether the version is 1.1.
-fn check_request_line(line: &[u8]) -> Result<bool, Rejection> {
-    if line.len() > MAX_REQUEST_LINE {
+fn check_request_line(line: &[u8], limits: &Limits) -> Result<bool, Rejection> {
+    if line.len() > limits.request_line {
         return Err(reject(StatusCode::URI_TOO_LONG, "request line too long"));
     }
     let mut parts = line.split(|&b| b == b' ');
@@ -203,9 +242,9 @@ const FORBIDDEN_TRAILERS: &[&[u8]] = &[
 ];
 
 /// A field line `name: value`; returns the name and the trimmed value.
-fn check_field(line: &[u8]) -> Result<(&[u8], &[u8]), Rejection> {
+fn check_field(line: &[u8], max_size: usize) -> Result<(&[u8], &[u8]), Rejection> {
     // Counted with its CRLF, as gunicorn counts limit_request_field_size.
-    if line.len() + 2 > MAX_FIELD_LINE {
+    if line.len() + 2 > max_size {
         return Err(reject(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "header field too large",
@@ -230,7 +269,7 @@ fn check_field(line: &[u8]) -> Result<(&[u8], &[u8]), Rejection> {
 }
 
 /// Check a complete head (ending in CRLF CRLF) and say how its body is framed.
-fn check_head(head: &[u8]) -> Result<Framing, Rejection> {
+fn check_head(head: &[u8], limits: &Limits) -> Result<Framing, Rejection> {
     let mut head = &head[..head.len().saturating_sub(4)];
     // RFC 9112 §2.2: empty lines before the request line are ignored.
     while let Some(rest) = head.strip_prefix(b"\r\n") {
@@ -244,19 +283,19 @@ fn check_head(head: &[u8]) -> Result<Framing, Rejection> {
         lines.push(line);
     }
     let mut lines = lines.into_iter();
-    let http11 = check_request_line(lines.next().unwrap_or_default())?;
+    let http11 = check_request_line(lines.next().unwrap_or_default(), limits)?;
     let mut content_length = None;
     let mut transfer_encoding = None;
     let (mut hosts, mut content_types, mut fields) = (0, 0, 0);
     for line in lines {
         fields += 1;
-        if fields > MAX_FIELDS {
+        if fields > limits.fields {
             return Err(reject(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "too many header fields",
             ));
         }
-        let (name, value) = check_field(line)?;
+        let (name, value) = check_field(line, limits.field_size)?;
         if name.eq_ignore_ascii_case(b"content-length") {
             if content_length.is_some() {
                 return Err(bad("more than one Content-Length"));
@@ -383,21 +422,27 @@ fn check_chunk_size(line: &[u8]) -> Result<u64, &'static str> {
 }
 
 impl Scanner {
-    pub fn new(verdicts: Verdicts) -> Self {
+    pub fn new(conn: Arc<ConnState>, limits: Limits) -> Self {
         Self {
             state: State::Head,
             line: Vec::new(),
-            verdicts,
+            conn,
+            limits,
+            head_started: None,
         }
     }
 
-    fn verdict(&self, v: Verdict) {
-        if let Ok(mut q) = self.verdicts.lock() {
-            q.push_back(v);
-        }
+    fn verdict(&mut self, v: Verdict) {
+        self.head_started = None;
+        self.conn.push(v);
     }
 
-    fn refuse(&mut self, why: Rejection, out: &mut BytesMut) -> Cut {
+    /// Between requests, with nothing of the next one received.
+    fn idle(&self) -> bool {
+        matches!(self.state, State::Head) && self.line.iter().all(|&b| b == b'\r' || b == b'\n')
+    }
+
+    pub fn refuse(&mut self, why: Rejection, out: &mut BytesMut) -> Cut {
         self.verdict(Verdict::Refused(why));
         out.extend_from_slice(DUMMY_REQUEST);
         Cut::Refused
@@ -439,6 +484,9 @@ impl Scanner {
                     };
                     self.line.extend_from_slice(&input[..end]);
                     input = &input[end..];
+                    if self.head_started.is_none() && !self.idle() {
+                        self.head_started = Some(Instant::now());
+                    }
                     // A bare LF anywhere in a head is refused at once, not waited on.
                     if self.line.last() == Some(&b'\n') {
                         let n = self.line.len();
@@ -454,7 +502,7 @@ impl Scanner {
                             .unwrap_or(self.line.len());
                         find(&self.line[start..], b"\r\n").is_some()
                     };
-                    if !first_line_done && self.line.len() > MAX_REQUEST_LINE + 2 {
+                    if !first_line_done && self.line.len() > self.limits.request_line + 2 {
                         return Err(self.refuse(
                             reject(StatusCode::URI_TOO_LONG, "request line too long"),
                             out,
@@ -471,7 +519,7 @@ impl Scanner {
                     }
                     if self.line.ends_with(b"\r\n\r\n") && first_line_done {
                         let head = std::mem::take(&mut self.line);
-                        match check_head(&head) {
+                        match check_head(&head, &self.limits) {
                             Ok(framing) => {
                                 self.verdict(Verdict::Accepted);
                                 deliver_head(&head, out);
@@ -532,13 +580,14 @@ impl Scanner {
                         State::ChunkSize
                     };
                 }
-                State::Trailers => match self.take_line(&mut input, MAX_FIELD_LINE) {
+                State::Trailers => match self.take_line(&mut input, self.limits.field_size) {
                     Ok(Some(line)) if line.is_empty() => {
                         out.extend_from_slice(b"\r\n");
                         self.state = State::Head;
                     }
                     Ok(Some(line)) => {
-                        let (name, _) = check_field(&line).map_err(|r| Cut::Body(r.reason))?;
+                        let (name, _) = check_field(&line, self.limits.field_size)
+                            .map_err(|r| Cut::Body(r.reason))?;
                         let lower = name.to_ascii_lowercase();
                         if FORBIDDEN_TRAILERS.contains(&lower.as_slice()) {
                             return Err(Cut::Body("forbidden trailer field"));
@@ -556,23 +605,45 @@ impl Scanner {
 }
 
 /// The connection as hyper sees it: reads pass through the [`Scanner`], writes go straight.
+/// It also keeps time: an idle connection (no request open, nothing of the next one received)
+/// is closed after `--keep-alive`; a head that has begun must be complete within
+/// `--header-timeout`, else 408.
 pub struct GuardedIo<S> {
     inner: S,
     scanner: Scanner,
     out: BytesMut,
     raw: Box<[u8]>,
     cut: Option<Cut>,
+    timeouts: Timeouts,
+    idle_since: Option<Instant>,
+    timer: Pin<Box<Sleep>>,
 }
 
 impl<S> GuardedIo<S> {
-    pub fn new(inner: S, verdicts: Verdicts) -> Self {
+    pub fn new(inner: S, conn: Arc<ConnState>, limits: Limits, timeouts: Timeouts) -> Self {
         Self {
             inner,
-            scanner: Scanner::new(verdicts),
+            scanner: Scanner::new(conn, limits),
             out: BytesMut::new(),
             raw: vec![0u8; READ_SIZE].into_boxed_slice(),
             cut: None,
+            timeouts,
+            idle_since: None,
+            timer: Box::pin(tokio::time::sleep(timeouts.keep_alive)),
         }
+    }
+
+    /// When waiting for the client must end, and whether that is mid-head.
+    fn deadline(&mut self) -> Option<(Instant, bool)> {
+        if let Some(started) = self.scanner.head_started {
+            return Some((started + self.timeouts.header, true));
+        }
+        if self.scanner.idle() && self.scanner.conn.idle() {
+            let since = *self.idle_since.get_or_insert_with(Instant::now);
+            return Some((since + self.timeouts.keep_alive, false));
+        }
+        self.idle_since = None;
+        None
     }
 }
 
@@ -597,8 +668,29 @@ impl<S: AsyncRead + Unpin> AsyncRead for GuardedIo<S> {
                 }
                 None => {}
             }
+            let deadline = this.deadline();
             let mut raw = ReadBuf::new(&mut this.raw);
-            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut raw))?;
+            match Pin::new(&mut this.inner).poll_read(cx, &mut raw) {
+                Poll::Ready(result) => result?,
+                Poll::Pending => {
+                    let Some((at, mid_head)) = deadline else {
+                        return Poll::Pending;
+                    };
+                    if this.timer.deadline() != at {
+                        this.timer.as_mut().reset(at);
+                    }
+                    ready!(this.timer.as_mut().poll(cx));
+                    if mid_head {
+                        let why = reject(StatusCode::REQUEST_TIMEOUT, "request head too slow");
+                        this.cut = Some(this.scanner.refuse(why, &mut this.out));
+                        continue;
+                    }
+                    // Idle past --keep-alive: end of stream, and hyper closes quietly.
+                    this.cut = Some(Cut::Refused);
+                    return Poll::Ready(Ok(()));
+                }
+            }
+            this.idle_since = None;
             let filled = raw.filled();
             if filled.is_empty() {
                 return Poll::Ready(Ok(()));
@@ -650,8 +742,8 @@ mod tests {
 
     /// Feed `input` in pieces of `step` bytes.
     fn scan_split(input: &[u8], step: usize) -> (Vec<u8>, Vec<Verdict>, Option<Cut>) {
-        let verdicts = Verdicts::default();
-        let mut scanner = Scanner::new(Arc::clone(&verdicts));
+        let conn = Arc::new(ConnState::default());
+        let mut scanner = Scanner::new(Arc::clone(&conn), Limits::default());
         let mut out = BytesMut::new();
         let mut cut = None;
         for piece in input.chunks(step) {
@@ -660,7 +752,13 @@ mod tests {
                 break;
             }
         }
-        let v = verdicts.lock().expect("lock").iter().copied().collect();
+        let v = conn
+            .verdicts
+            .lock()
+            .expect("lock")
+            .iter()
+            .copied()
+            .collect();
         (out.to_vec(), v, cut)
     }
 
@@ -673,9 +771,9 @@ mod tests {
                     other => panic!("no refusal: {other:?}"),
                 }
             }
-            other => panic!(
-                "{:?} was not refused: {other:?}",
-                String::from_utf8_lossy(input)
+            (_, v, cut) => panic!(
+                "{:?} was not refused: {v:?} {cut:?}",
+                String::from_utf8_lossy(&input[..input.len().min(80)])
             ),
         }
     }
@@ -744,14 +842,15 @@ mod tests {
 
     #[test]
     fn limits() {
-        let long_line = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE));
+        let limits = Limits::default();
+        let long_line = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(limits.request_line));
         assert_eq!(
             refused(long_line.as_bytes()).status,
             StatusCode::URI_TOO_LONG
         );
         let big_field = format!(
             "GET / HTTP/1.1\r\nX: {}\r\n\r\n",
-            "a".repeat(MAX_FIELD_LINE)
+            "a".repeat(limits.field_size - 4)
         );
         assert_eq!(
             refused(big_field.as_bytes()).status,
@@ -759,7 +858,7 @@ mod tests {
         );
         let many = format!(
             "GET / HTTP/1.1\r\n{}\r\n",
-            "X: y\r\n".repeat(MAX_FIELDS + 1)
+            "X: y\r\n".repeat(limits.fields + 1)
         );
         assert_eq!(
             refused(many.as_bytes()).status,

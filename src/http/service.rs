@@ -2,19 +2,22 @@
 //! reply into a response. Errors that never reach the app are mapped in `error::RequestError`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 
+use crate::config::{Limits, Timeouts};
 use crate::error::RequestError;
 use crate::http::body::ReplyBody;
-use crate::http::guard::{Verdict, Verdicts};
+use crate::http::guard::{ConnState, Verdict};
+use crate::lifecycle::{Lifecycle, Retire};
+use crate::load::Load;
 use crate::log::{self, Access};
 use crate::python::{BodyChannel, Job, Reply};
-use crate::wsgi::environ::{self, ConnInfo, NotMounted, latin1};
+use crate::wsgi::environ::{self, ConnInfo, EnvironError, EnvironRules, latin1};
 use crate::wsgi::input::InputError;
 
 /// Body chunks buffered between the connection and `wsgi.input`: enough to keep a reading app
@@ -36,30 +39,42 @@ const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 #[derive(Debug)]
 pub struct Shared {
     pub jobs: flume::Sender<Job>,
-    pub load: Arc<crate::load::Load>,
-    pub mount: Option<String>,
+    pub load: Arc<Load>,
+    pub rules: EnvironRules,
+    pub limits: Limits,
+    pub timeouts: Timeouts,
+    pub lifecycle: Arc<Lifecycle>,
 }
+
+/// What went wrong with a request body while the app read it.
+const BODY_OK: u8 = 0;
+const BODY_MALFORMED: u8 = 1;
+const BODY_TOO_LARGE: u8 = 2;
 
 /// The service function for hyper.
 pub async fn handle(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
-    verdicts: Verdicts,
+    state: Arc<ConnState>,
     req: Request<Incoming>,
 ) -> Result<Response<ReplyBody>, std::convert::Infallible> {
     let access = access_entry(&req, &conn);
     // The guard queued one verdict per head it passed on, in order.
-    let verdict = verdicts.lock().ok().and_then(|mut q| q.pop_front());
+    let (verdict, open) = state.next();
     let outcome = match verdict {
         Some(Verdict::Refused(why)) => Err(RequestError::Refused(why)),
-        _ => call(&shared, &conn, req).await,
+        _ => {
+            let outcome = call(&shared, &conn, req, &access.request_line).await;
+            shared.lifecycle.served_one();
+            outcome
+        }
     };
     let response = match outcome {
         Ok(response) => response,
         Err(e) => error_response(&e),
     };
     let status = response.status().as_u16();
-    Ok(response.map(|body| body.with_access(access, status)))
+    Ok(response.map(|body| body.with_access(access, status, open)))
 }
 
 fn access_entry(req: &Request<Incoming>, conn: &ConnInfo) -> Access {
@@ -97,37 +112,73 @@ async fn call(
     shared: &Shared,
     conn: &ConnInfo,
     req: Request<Incoming>,
+    what: &str,
 ) -> Result<Response<ReplyBody>, RequestError> {
     let (parts, body) = req.into_parts();
-    let environ = environ::build(&parts, conn, shared.mount.as_deref())
-        .map_err(|NotMounted| RequestError::NotMounted)?;
-    let malformed = Arc::new(AtomicBool::new(false));
+    let environ = environ::build(&parts, conn, &shared.rules).map_err(|e| match e {
+        EnvironError::NotMounted => RequestError::NotMounted,
+        EnvironError::ConflictingScheme => RequestError::ConflictingScheme,
+    })?;
+    if let Some(limit) = shared.limits.body
+        && body
+            .size_hint()
+            .exact()
+            .or(Some(body.size_hint().lower()))
+            .is_some_and(|n| n > limit)
+    {
+        return Err(RequestError::TooLarge);
+    }
+    let fault = Arc::new(AtomicU8::new(BODY_OK));
     // A client that asked for 100-continue and was never told to send is not drained: that
     // would invite the body the app did not want.
     let drain = !parts
         .headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let body = (!body.is_end_stream()).then(|| pump(body, Arc::clone(&malformed), drain));
+    let body = (!body.is_end_stream()).then(|| {
+        pump(
+            body,
+            Arc::clone(&fault),
+            drain,
+            shared.limits.body,
+            shared.timeouts.body,
+        )
+    });
     let (reply_tx, replies) = flume::bounded(REPLY_CHANNEL_DEPTH);
     let job = Job {
         environ,
         body,
         reply: reply_tx,
-        in_flight: shared.load.begin(),
+        in_flight: shared.load.begin(what.to_owned()),
     };
     shared
         .jobs
         .send_async(job)
         .await
         .map_err(|_| RequestError::WorkerGone)?;
-    let Ok(Reply::Head { head, first, done }) = replies.recv_async().await else {
+    let first_reply = match shared.timeouts.request {
+        Some(limit) => match tokio::time::timeout(limit, replies.recv_async()).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                log::error(&format!(
+                    "{what} ran past --timeout ({}s); answering 504 and replacing this worker",
+                    limit.as_secs()
+                ));
+                shared.lifecycle.retire(Retire::Timeout);
+                return Err(RequestError::Timeout);
+            }
+        },
+        None => replies.recv_async().await,
+    };
+    let Ok(Reply::Head { head, first, done }) = first_reply else {
         log::error("the app's thread ended without a response (see the error above)");
         return Err(RequestError::NoResponse);
     };
-    if malformed.load(Ordering::Relaxed) {
-        // The body's framing broke under the app: whatever it answered, the request was bad.
-        return Err(RequestError::BadBody);
+    match fault.load(Ordering::Relaxed) {
+        // The body broke under the app: whatever it answered, the request was bad.
+        BODY_MALFORMED => return Err(RequestError::BadBody),
+        BODY_TOO_LARGE => return Err(RequestError::TooLarge),
+        _ => {}
     }
     let rest = (!done).then_some(replies);
     let mut response = Response::new(ReplyBody::streaming(first, rest, head.content_length));
@@ -153,7 +204,13 @@ async fn call(
 
 /// Hand the body to `wsgi.input`: a task that starts reading only when the app first reads
 /// (so `100 Continue` goes out only then) and forwards chunks with backpressure.
-fn pump(mut body: Incoming, malformed: Arc<AtomicBool>, drain: bool) -> BodyChannel {
+fn pump(
+    mut body: Incoming,
+    fault: Arc<AtomicU8>,
+    drain: bool,
+    limit: Option<u64>,
+    timeout: std::time::Duration,
+) -> BodyChannel {
     let (start, started) = tokio::sync::oneshot::channel::<()>();
     let (tx, chunks) = flume::bounded(BODY_CHANNEL_DEPTH);
     tokio::spawn(async move {
@@ -164,16 +221,25 @@ fn pump(mut body: Incoming, malformed: Arc<AtomicBool>, drain: bool) -> BodyChan
             }
             return;
         }
+        let mut received: u64 = 0;
         loop {
             let item = match body.frame().await {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) if data.is_empty() => continue,
-                    Ok(data) => Ok(data),
+                    Ok(data) => {
+                        received += data.len() as u64;
+                        if limit.is_some_and(|l| received > l) {
+                            fault.store(BODY_TOO_LARGE, Ordering::Relaxed);
+                            Err(InputError::TooLarge)
+                        } else {
+                            Ok(data)
+                        }
+                    }
                     Err(_trailers) => continue,
                 },
                 Some(Err(e)) if e.is_incomplete_message() => Err(InputError::Disconnected),
                 Some(Err(e)) => {
-                    malformed.store(true, Ordering::Relaxed);
+                    fault.store(BODY_MALFORMED, Ordering::Relaxed);
                     Err(InputError::Malformed(e.to_string()))
                 }
                 // An empty chunk marks the end (see python::native::ChannelSource).
@@ -195,6 +261,7 @@ fn pump(mut body: Incoming, malformed: Arc<AtomicBool>, drain: bool) -> BodyChan
     BodyChannel {
         start: Some(start),
         chunks,
+        timeout,
     }
 }
 

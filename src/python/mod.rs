@@ -50,6 +50,8 @@ pub struct BodyChannel {
     /// Fired on the first read: only then does the HTTP side start reading the body.
     pub start: Option<tokio::sync::oneshot::Sender<()>>,
     pub chunks: flume::Receiver<Result<Bytes, InputError>>,
+    /// How long a read waits for the next chunk (`--body-timeout`).
+    pub timeout: std::time::Duration,
 }
 
 /// What the app produced, in order.

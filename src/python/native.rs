@@ -4,17 +4,11 @@
 
 pub(crate) use _rwsgi::module_def;
 
-use std::time::Duration;
-
 use bytes::Bytes;
 
 use crate::wsgi::input::{ChunkSource, InputError};
 
 use super::BodyChannel;
-
-/// How long a `wsgi.input` read waits for the next piece of the body before it fails: a client
-/// that stops sending mid-upload must not hold a Python thread forever.
-pub const BODY_CHUNK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Bytes per read when `Reply.sendfile` streams a file: large enough that the per-chunk cost
 /// vanishes, small enough to keep memory flat under many downloads.
@@ -50,7 +44,8 @@ impl ChunkSource for ChannelSource {
             // The HTTP side may already be gone; then the receive below says so.
             let _ = start.send(());
         }
-        let result = match channel.chunks.recv_timeout(BODY_CHUNK_TIMEOUT) {
+        // A client that stops sending mid-upload must not hold a Python thread forever.
+        let result = match channel.chunks.recv_timeout(channel.timeout) {
             Ok(Ok(chunk)) if chunk.is_empty() => Ok(None),
             Ok(Ok(chunk)) => return Ok(Some(chunk)),
             Ok(Err(e)) => Err(e),

@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use http::request::Parts;
 use http::{HeaderMap, Version};
 
+use super::forwarded::{self, TrustedProxies};
+
 /// Where a request arrived: filled in by the server for each connection.
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
@@ -39,9 +41,14 @@ impl Environ {
     }
 }
 
-/// The request path lies outside `--mount`: the server answers 404 without calling the app.
+/// Why a request gets no environ (and never reaches the app).
 #[derive(Debug, PartialEq, Eq)]
-pub struct NotMounted;
+pub enum EnvironError {
+    /// The path lies outside `--mount`: 404.
+    NotMounted,
+    /// A trusted proxy's headers disagree about the scheme: 400.
+    ConflictingScheme,
+}
 
 /// Decode bytes as latin-1: each byte becomes the code point of the same value (PEP 3333
 /// "native strings").
@@ -77,14 +84,34 @@ fn hex(c: u8) -> Option<u8> {
         .and_then(|d| u8::try_from(d).ok())
 }
 
-/// Build the environ for one request. `mount` is the normalised `--mount` prefix.
-pub fn build(parts: &Parts, conn: &ConnInfo, mount: Option<&str>) -> Result<Environ, NotMounted> {
+/// How a worker builds environs: the normalised `--mount` prefix and the trusted proxies.
+#[derive(Debug, Clone)]
+pub struct EnvironRules {
+    pub mount: Option<String>,
+    pub trusted: TrustedProxies,
+}
+
+/// Build the environ for one request.
+pub fn build(
+    parts: &Parts,
+    conn: &ConnInfo,
+    rules: &EnvironRules,
+) -> Result<Environ, EnvironError> {
     let mut env = Environ {
         vars: Vec::with_capacity(24 + parts.headers.len()),
     };
     let raw_path = parts.uri.path().as_bytes();
     let path = latin1(&percent_decode(raw_path));
-    let (script_name, path_info) = split_mount(&path, mount)?;
+    let (script_name, path_info) =
+        split_mount(&path, rules.mount.as_deref()).ok_or(EnvironError::NotMounted)?;
+    // A Unix-socket peer is on this machine, as a local proxy is: trusted like 127.0.0.1.
+    let trusted = conn.remote.is_none_or(|r| rules.trusted.trusts(r.ip()));
+    let proxy = if trusted {
+        forwarded::read(&parts.headers, &rules.trusted)
+            .map_err(|_| EnvironError::ConflictingScheme)?
+    } else {
+        forwarded::Forwarded::default()
+    };
     let query = parts.uri.query().unwrap_or("");
     let request_uri = match parts.uri.path_and_query() {
         Some(pq) => pq.as_str().to_owned(),
@@ -98,12 +125,22 @@ pub fn build(parts: &Parts, conn: &ConnInfo, mount: Option<&str>) -> Result<Envi
     env.push("REQUEST_URI", request_uri.clone());
     env.push("RAW_URI", request_uri);
     env.push("SERVER_PROTOCOL", protocol(parts.version).to_owned());
-    let (server_name, server_port) = server_name_port(&parts.headers, conn);
+    let scheme = proxy.scheme.unwrap_or(conn.scheme);
+    let host = match &proxy.host {
+        Some(h) => Some(h.clone()),
+        None => parts
+            .headers
+            .get(http::header::HOST)
+            .map(|h| latin1(h.as_bytes())),
+    };
+    let (server_name, server_port) = server_name_port(host.as_deref(), conn.local, scheme);
     env.push("SERVER_NAME", server_name);
     env.push("SERVER_PORT", server_port);
     env.push(
         "REMOTE_ADDR",
-        conn.remote.map_or_else(String::new, |a| a.ip().to_string()),
+        proxy
+            .client
+            .unwrap_or_else(|| conn.remote.map_or_else(String::new, |a| a.ip().to_string())),
     );
     env.push(
         "REMOTE_PORT",
@@ -111,22 +148,25 @@ pub fn build(parts: &Parts, conn: &ConnInfo, mount: Option<&str>) -> Result<Envi
             .map_or_else(String::new, |a| a.port().to_string()),
     );
     push_headers(&mut env, &parts.headers);
-    env.push("wsgi.url_scheme", conn.scheme.to_owned());
+    if let Some(host) = proxy.host {
+        match env.vars.iter_mut().find(|(k, _)| k == "HTTP_HOST") {
+            Some((_, value)) => *value = host,
+            None => env.push("HTTP_HOST", host),
+        }
+    }
+    env.push("wsgi.url_scheme", scheme.to_owned());
     Ok(env)
 }
 
 /// Split a decoded path into SCRIPT_NAME and PATH_INFO under `mount` (WSGIScriptAlias rules: the
 /// prefix must match whole path segments).
-fn split_mount<'a>(
-    path: &'a str,
-    mount: Option<&'a str>,
-) -> Result<(&'a str, &'a str), NotMounted> {
+fn split_mount<'a>(path: &'a str, mount: Option<&'a str>) -> Option<(&'a str, &'a str)> {
     let Some(prefix) = mount else {
-        return Ok(("", path));
+        return Some(("", path));
     };
     match path.strip_prefix(prefix) {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => Ok((prefix, rest)),
-        _ => Err(NotMounted),
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => Some((prefix, rest)),
+        _ => None,
     }
 }
 
@@ -142,21 +182,21 @@ fn protocol(version: Version) -> &'static str {
 
 /// SERVER_NAME and SERVER_PORT: from the Host header when there is one (as gunicorn does), else
 /// from the address the connection arrived on.
-fn server_name_port(headers: &HeaderMap, conn: &ConnInfo) -> (String, String) {
-    let default_port = if conn.scheme == "https" { "443" } else { "80" };
-    if let Some(host) = headers
-        .get(http::header::HOST)
-        .map(|h| latin1(h.as_bytes()))
-        && !host.is_empty()
-    {
+fn server_name_port(
+    host: Option<&str>,
+    local: Option<std::net::SocketAddr>,
+    scheme: &str,
+) -> (String, String) {
+    let default_port = if scheme == "https" { "443" } else { "80" };
+    if let Some(host) = host.filter(|h| !h.is_empty()) {
         // `[::1]:8000`, `example.com:8000`, `example.com`
         let (name, port) = match host.rfind(':') {
             Some(i) if !host[i..].contains(']') => (&host[..i], &host[i + 1..]),
-            _ => (host.as_str(), default_port),
+            _ => (host, default_port),
         };
         return (name.to_owned(), port.to_owned());
     }
-    match conn.local {
+    match local {
         Some(addr) => (addr.ip().to_string(), addr.port().to_string()),
         None => ("localhost".to_owned(), default_port.to_owned()),
     }
@@ -212,6 +252,13 @@ mod tests {
         req.body(()).expect("valid test request").into_parts().0
     }
 
+    fn rules(mount: Option<&str>) -> EnvironRules {
+        EnvironRules {
+            mount: mount.map(str::to_owned),
+            trusted: TrustedProxies::parse(&["127.0.0.1".to_owned()]).expect("valid"),
+        }
+    }
+
     fn conn() -> ConnInfo {
         ConnInfo {
             remote: Some("10.1.2.3:5555".parse().expect("addr")),
@@ -223,7 +270,7 @@ mod tests {
     #[test]
     fn required_keys() {
         let p = parts(http::Request::get("/a/b?x=1&y=%20").header("host", "example.com:9000"));
-        let env = build(&p, &conn(), None).expect("mounted");
+        let env = build(&p, &conn(), &rules(None)).expect("mounted");
         assert_eq!(env.get("REQUEST_METHOD"), Some("GET"));
         assert_eq!(env.get("SCRIPT_NAME"), Some(""));
         assert_eq!(env.get("PATH_INFO"), Some("/a/b"));
@@ -242,7 +289,7 @@ mod tests {
     fn path_info_is_percent_decoded_as_latin1() {
         // UTF-8 for "é" is C3 A9: each byte becomes one code point.
         let p = parts(http::Request::get("/caf%C3%A9/%2F%zz"));
-        let env = build(&p, &conn(), None).expect("mounted");
+        let env = build(&p, &conn(), &rules(None)).expect("mounted");
         assert_eq!(env.get("PATH_INFO"), Some("/caf\u{c3}\u{a9}//%zz"));
     }
 
@@ -258,7 +305,7 @@ mod tests {
                 .header("cookie", "b=2")
                 .header("x_forwarded_for", "spoof"),
         );
-        let env = build(&p, &conn(), None).expect("mounted");
+        let env = build(&p, &conn(), &rules(None)).expect("mounted");
         assert_eq!(env.get("CONTENT_TYPE"), Some("text/plain"));
         assert_eq!(env.get("CONTENT_LENGTH"), Some("3"));
         assert_eq!(env.get("HTTP_CONTENT_TYPE"), None);
@@ -272,13 +319,19 @@ mod tests {
     fn header_values_are_latin1() {
         let value = http::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is allowed");
         let p = parts(http::Request::get("/").header("x-name", value));
-        let env = build(&p, &conn(), None).expect("mounted");
+        let env = build(&p, &conn(), &rules(None)).expect("mounted");
         assert_eq!(env.get("HTTP_X_NAME"), Some("caf\u{e9}"));
     }
 
     #[test]
     fn mount_splits_script_name() {
-        let env = |path: &str| build(&parts(http::Request::get(path)), &conn(), Some("/app"));
+        let env = |path: &str| {
+            build(
+                &parts(http::Request::get(path)),
+                &conn(),
+                &rules(Some("/app")),
+            )
+        };
         let e = env("/app").expect("mounted");
         assert_eq!(
             (e.get("SCRIPT_NAME"), e.get("PATH_INFO")),
@@ -289,14 +342,14 @@ mod tests {
             (e.get("SCRIPT_NAME"), e.get("PATH_INFO")),
             (Some("/app"), Some("/x/y"))
         );
-        assert_eq!(env("/apple"), Err(NotMounted));
-        assert_eq!(env("/"), Err(NotMounted));
+        assert_eq!(env("/apple"), Err(EnvironError::NotMounted));
+        assert_eq!(env("/"), Err(EnvironError::NotMounted));
     }
 
     #[test]
     fn server_name_without_host_uses_local_address() {
         let p = parts(http::Request::get("/").version(Version::HTTP_10));
-        let env = build(&p, &conn(), None).expect("mounted");
+        let env = build(&p, &conn(), &rules(None)).expect("mounted");
         assert_eq!(env.get("SERVER_NAME"), Some("127.0.0.1"));
         assert_eq!(env.get("SERVER_PORT"), Some("8000"));
         assert_eq!(env.get("SERVER_PROTOCOL"), Some("HTTP/1.0"));
@@ -305,11 +358,40 @@ mod tests {
     #[test]
     fn ipv6_host_header() {
         let p = parts(http::Request::get("/").header("host", "[::1]:8080"));
-        let env = build(&p, &conn(), None).expect("mounted");
+        let env = build(&p, &conn(), &rules(None)).expect("mounted");
         assert_eq!(env.get("SERVER_NAME"), Some("[::1]"));
         assert_eq!(env.get("SERVER_PORT"), Some("8080"));
         let p = parts(http::Request::get("/").header("host", "[::1]"));
-        let env = build(&p, &conn(), None).expect("mounted");
+        let env = build(&p, &conn(), &rules(None)).expect("mounted");
         assert_eq!(env.get("SERVER_PORT"), Some("80"));
+    }
+
+    #[test]
+    fn proxy_headers_only_from_trusted_peers() {
+        let req = || {
+            parts(
+                http::Request::get("/")
+                    .header("host", "internal:8000")
+                    .header("x-forwarded-for", "203.0.113.7")
+                    .header("x-forwarded-proto", "https")
+                    .header("x-forwarded-host", "www.example.com"),
+            )
+        };
+        // conn() is 10.1.2.3, not trusted: the headers are ignored.
+        let env = build(&req(), &conn(), &rules(None)).expect("env");
+        assert_eq!(env.get("REMOTE_ADDR"), Some("10.1.2.3"));
+        assert_eq!(env.get("wsgi.url_scheme"), Some("http"));
+        assert_eq!(env.get("HTTP_HOST"), Some("internal:8000"));
+        // From 127.0.0.1 they are believed.
+        let local = ConnInfo {
+            remote: Some("127.0.0.1:4000".parse().expect("addr")),
+            ..conn()
+        };
+        let env = build(&req(), &local, &rules(None)).expect("env");
+        assert_eq!(env.get("REMOTE_ADDR"), Some("203.0.113.7"));
+        assert_eq!(env.get("wsgi.url_scheme"), Some("https"));
+        assert_eq!(env.get("HTTP_HOST"), Some("www.example.com"));
+        assert_eq!(env.get("SERVER_NAME"), Some("www.example.com"));
+        assert_eq!(env.get("SERVER_PORT"), Some("443"));
     }
 }

@@ -14,6 +14,8 @@ pub enum InputError {
     Malformed(String),
     #[error("timed out waiting for the request body")]
     TimedOut,
+    #[error("the request body is larger than --limit-request-body")]
+    TooLarge,
 }
 
 /// Where body bytes come from: `Ok(None)` is the end of the body.

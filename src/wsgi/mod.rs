@@ -3,5 +3,6 @@
 //! unit tests live here.
 
 pub mod environ;
+pub mod forwarded;
 pub mod input;
 pub mod response;
