@@ -118,7 +118,8 @@ pub struct RunArgs {
     )]
     pub max_requests_jitter: u64,
 
-    /// Longest request line (method, target, version) in bytes; longer gets 414.
+    /// Longest request line (method, target, version) in bytes; longer gets 414. 0 means the
+    /// default (as in gunicorn).
     #[arg(long, value_name = "BYTES", env = "RWSGI_LIMIT_REQUEST_LINE",
           default_value_t = config::DEFAULT_LIMIT_REQUEST_LINE)]
     pub limit_request_line: usize,
@@ -128,7 +129,8 @@ pub struct RunArgs {
           default_value_t = config::DEFAULT_LIMIT_REQUEST_FIELDS)]
     pub limit_request_fields: usize,
 
-    /// Longest header field line in bytes, CRLF included; longer gets 431.
+    /// Longest header field line in bytes, CRLF included; longer gets 431. 0 means the
+    /// default (as in gunicorn).
     #[arg(long, value_name = "BYTES", env = "RWSGI_LIMIT_REQUEST_FIELD_SIZE",
           default_value_t = config::DEFAULT_LIMIT_REQUEST_FIELD_SIZE)]
     pub limit_request_field_size: usize,
@@ -157,6 +159,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "ADDRS", env = "RWSGI_FORWARDED_ALLOW_IPS", value_delimiter = ',',
           default_value = config::DEFAULT_FORWARDED_ALLOW_IPS)]
     pub forwarded_allow_ips: Vec<String>,
+
+    /// Serve the files of DIR under the URL prefix, from Rust without calling the app:
+    /// `/static=./public`. Repeatable, or comma-separated.
+    #[arg(
+        long = "static",
+        value_name = "/URL=DIR",
+        env = "RWSGI_STATIC",
+        value_delimiter = ','
+    )]
+    pub statics: Vec<String>,
 
     /// Write the master's process id to this file (removed at exit).
     #[arg(long, value_name = "FILE", env = "RWSGI_PID")]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::cli::RunArgs;
+use crate::http::static_files::StaticMount;
 use crate::log::Level;
 use crate::wsgi::forwarded::TrustedProxies;
 
@@ -77,6 +78,8 @@ pub enum ConfigError {
     Forwarded(String),
     #[error("bad --log-level `{0}`: use info, warning or error")]
     LogLevel(String),
+    #[error("bad --static: {0}")]
+    Static(String),
 }
 
 /// Which Python object to serve.
@@ -247,6 +250,7 @@ pub struct Config {
     pub max_connections: usize,
     pub backlog: i32,
     pub trusted_proxies: TrustedProxies,
+    pub statics: Vec<StaticMount>,
     pub pid_file: Option<PathBuf>,
     pub access_log: AccessLog,
     pub log_level: Level,
@@ -298,13 +302,12 @@ impl Config {
             Ok(value)
         };
         let limits = Limits {
-            request_line: at_least("limit-request-line", args.limit_request_line, 16)?,
+            request_line: default_if_zero(args.limit_request_line, DEFAULT_LIMIT_REQUEST_LINE),
             fields: at_least("limit-request-fields", args.limit_request_fields, 1)?,
-            field_size: at_least(
-                "limit-request-field-size",
+            field_size: default_if_zero(
                 args.limit_request_field_size,
-                16,
-            )?,
+                DEFAULT_LIMIT_REQUEST_FIELD_SIZE,
+            ),
             body: (args.limit_request_body > 0).then_some(args.limit_request_body),
         };
         let trusted_proxies =
@@ -334,6 +337,12 @@ impl Config {
             max_connections: at_least("max-connections", args.max_connections, 1)?,
             backlog: args.backlog.max(1),
             trusted_proxies,
+            statics: args
+                .statics
+                .iter()
+                .map(|s| StaticMount::parse(s))
+                .collect::<Result<_, _>>()
+                .map_err(ConfigError::Static)?,
             pid_file: args.pid.clone(),
             access_log,
             log_level,
@@ -404,6 +413,15 @@ impl Config {
         line("max-connections", self.max_connections.to_string());
         line("backlog", self.backlog.to_string());
         line("forwarded-allow-ips", list(self.trusted_proxies.describe()));
+        line(
+            "static",
+            list(
+                self.statics
+                    .iter()
+                    .map(|m| format!("{}={}", m.prefix, m.dir.display()))
+                    .collect(),
+            ),
+        );
         if let Some(pid) = &self.pid_file {
             line("pid", format!("{:?}", pid.display().to_string()));
         }
@@ -419,6 +437,11 @@ impl Config {
         );
         out
     }
+}
+
+/// gunicorn's convention for the size limits: 0 means the default.
+fn default_if_zero(value: usize, default: usize) -> usize {
+    if value == 0 { default } else { value }
 }
 
 /// `/app/` → `/app`; `/` → no prefix at all.

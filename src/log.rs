@@ -90,13 +90,29 @@ fn log_time(secs: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} +0000")
 }
 
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+fn month_name(month: u32) -> &'static str {
+    MONTHS[(month as usize).saturating_sub(1) % 12]
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 IMF-fixdate), for Last-Modified.
+pub fn http_date(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let (y, mo, d, h, mi, s) = civil(secs);
+    let weekday = DAYS[((secs / 86_400) % 7) as usize];
+    format!(
+        "{weekday}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT",
+        month_name(mo)
+    )
+}
+
 /// `25/Nov/2026:01:51:04 +0000` (Apache's %t without the brackets)
 fn clf_time(secs: u64) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let (y, mo, d, h, mi, s) = civil(secs);
-    let month = MONTHS[(mo as usize).saturating_sub(1) % 12];
+    let month = month_name(mo);
     format!("{d:02}/{month}/{y:04}:{h:02}:{mi:02}:{s:02} +0000")
 }
 
@@ -207,6 +223,7 @@ mod tests {
         assert_eq!(clf_time(971_186_136), "10/Oct/2000:13:55:36 +0000");
         assert_eq!(log_time(0), "1970-01-01 00:00:00 +0000");
         assert_eq!(log_time(1_709_208_000), "2024-02-29 12:00:00 +0000");
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub fn run(config: &Config, listeners: &[BoundListener], mut boot: std::io::Pipe
         limits: config.limits,
         timeouts: config.timeouts,
         lifecycle: Arc::clone(&lifecycle),
+        statics: config.statics.clone(),
     });
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -10,3 +10,4 @@ mod http1;
 mod operations;
 mod pep3333;
 mod process;
+mod static_files;

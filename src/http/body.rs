@@ -29,6 +29,9 @@ pub struct ReplyBody {
     remaining: Option<u64>,
     sent: u64,
     access: Option<(Access, u16)>,
+    /// The app failed mid-body: the error goes out on the next poll, after hyper has flushed
+    /// what it already holds (else the client could get nothing at all).
+    aborting: bool,
     /// Keeps the request counted as open on its connection until the body is done.
     open: Option<OpenRequest>,
 }
@@ -42,6 +45,7 @@ impl ReplyBody {
             remaining: None,
             sent: 0,
             access: None,
+            aborting: false,
             open: None,
         }
     }
@@ -58,6 +62,7 @@ impl ReplyBody {
             remaining: content_length,
             sent: 0,
             access: None,
+            aborting: false,
             open: None,
         }
     }
@@ -94,6 +99,9 @@ impl Body for ReplyBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
+        if this.aborting {
+            return Poll::Ready(Some(Err(BodyError::Aborted)));
+        }
         if let Some(first) = this.first.take()
             && !first.is_empty()
         {
@@ -120,14 +128,17 @@ impl Body for ReplyBody {
                 // Abort, a second head, or the Python side gone without `End`.
                 Some(Reply::Abort | Reply::Head { .. }) | None => {
                     this.rest = None;
-                    return Poll::Ready(Some(Err(BodyError::Aborted)));
+                    // Pending once, so hyper flushes the bytes already written; then the error.
+                    this.aborting = true;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
                 }
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.rest.is_none() && self.first.as_ref().is_none_or(Bytes::is_empty)
+        !self.aborting && self.rest.is_none() && self.first.as_ref().is_none_or(Bytes::is_empty)
     }
 
     fn size_hint(&self) -> SizeHint {

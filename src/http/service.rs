@@ -13,6 +13,7 @@ use crate::config::{Limits, Timeouts};
 use crate::error::RequestError;
 use crate::http::body::ReplyBody;
 use crate::http::guard::{ConnState, Verdict};
+use crate::http::static_files::{self, StaticMount};
 use crate::lifecycle::{Lifecycle, Retire};
 use crate::load::Load;
 use crate::log::{self, Access};
@@ -44,6 +45,7 @@ pub struct Shared {
     pub limits: Limits,
     pub timeouts: Timeouts,
     pub lifecycle: Arc<Lifecycle>,
+    pub statics: Vec<StaticMount>,
 }
 
 /// What went wrong with a request body while the app read it.
@@ -63,6 +65,16 @@ pub async fn handle(
     let (verdict, open) = state.next();
     let outcome = match verdict {
         Some(Verdict::Refused(why)) => Err(RequestError::Refused(why)),
+        _ if !shared.statics.is_empty()
+            && let Some(response) = static_files::serve(
+                &shared.statics,
+                req.method(),
+                req.uri().path(),
+                req.headers(),
+            ) =>
+        {
+            Ok(response)
+        }
         _ => {
             let outcome = call(&shared, &conn, req, &access.request_line).await;
             shared.lifecycle.served_one();

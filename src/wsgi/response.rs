@@ -101,7 +101,9 @@ impl HeadBuilder {
     }
 
     /// Add one `(name, value)` pair from the app.
+    /// Surrounding spaces and tabs are not part of a field value (RFC 9110 §5.5): trimmed.
     pub fn header(&mut self, name: &str, value: &str) -> Result<(), HeadError> {
+        let value = value.trim_matches([' ', '\t']);
         let header_name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| HeadError::HeaderName(name.to_owned()))?;
         let bad_value = |why| HeadError::HeaderValue {

@@ -1,0 +1,1 @@
+"""A package served as `cli_pkg.entry:app`, with cli_pkgroot on the import path."""

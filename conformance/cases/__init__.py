@@ -1,0 +1,1 @@
+"""Conformance case definitions; importing a module registers its cases."""

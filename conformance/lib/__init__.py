@@ -1,0 +1,1 @@
+"""Conformance runner library: HTTP client, servers, cases model, corpus replay."""
