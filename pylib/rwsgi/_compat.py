@@ -78,11 +78,75 @@ def _fix_sqlite_decltypes():
     sqlite3.connect = connect
 
 
+def _fix_main_module():
+    """Gap: an embedded RustPython interpreter has no sys.modules['__main__'], which CPython
+    always has; inspect.getmodule() (hence inspect.stack(), used by pyramid_jinja2's
+    includeme and by venusian-style caller lookups) raises KeyError: '__main__'.
+
+    Fix: register an empty `__main__` module, as CPython's server processes (gunicorn,
+    mod_wsgi) have one. `rwsgi python` replaces it with the script's module.
+    """
+    if "__main__" not in sys.modules:
+        import builtins
+        import types
+
+        main = types.ModuleType("__main__")
+        main.__builtins__ = builtins
+        sys.modules["__main__"] = main
+
+
+def _type_allowing_slot_clash(name, bases, namespace, **kwds):
+    """type(), but a class variable named `__dict__`/`__weakref__` beside the same name in
+    __slots__ is allowed, as CPython allows it (see _fix_slots_dict_conflict)."""
+    try:
+        return type(name, bases, namespace, **kwds)
+    except ValueError as exc:
+        slots = namespace.get("__slots__")
+        if isinstance(slots, str):
+            slots = (slots,)
+        if not slots or "conflicts with class variable" not in str(exc):
+            raise
+        clash = [s for s in ("__dict__", "__weakref__") if s in slots and s in namespace]
+        if not clash:
+            raise
+        namespace = dict(namespace)
+        namespace["__slots__"] = tuple(s for s in slots if s not in clash)
+        return type(name, bases, namespace, **kwds)
+
+
+def _fix_slots_dict_conflict():
+    """Gap: RustPython refuses `__slots__ = ('__dict__', ...)` in a class that also defines
+    `__dict__` (a property, as werkzeug-style LocalProxy classes do; webapp2_extras.local):
+    `ValueError: '__dict__' in __slots__ conflicts with class variable`. CPython exempts
+    `__dict__` and `__weakref__` from that check (vm/src/builtins/type.rs does not).
+
+    Fix: classes whose metaclass is plain `type` are built through a function that retries
+    without the clashing names in __slots__. The class variable (the property) wins attribute
+    lookups on CPython too; what differs is that instances of such a class have no dict of
+    their own (object.__setattr__ of a name outside __slots__ raises AttributeError).
+    """
+    import builtins
+
+    original = builtins.__build_class__
+    if getattr(original, "_rwsgi_compat", False):
+        return
+
+    def build_class(func, name, *bases, **kwds):
+        if "metaclass" not in kwds and all(type(b) is type for b in bases):
+            kwds["metaclass"] = _type_allowing_slot_clash
+        return original(func, name, *bases, **kwds)
+
+    build_class._rwsgi_compat = True
+    builtins.__build_class__ = build_class
+
+
 def install():
     """Apply every fix once per interpreter."""
     global _installed
     if _installed:
         return
     _installed = True
+    _fix_main_module()
+    _fix_slots_dict_conflict()
     _fix_zoneinfo_tzpath()
     _fix_sqlite_decltypes()
