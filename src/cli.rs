@@ -27,9 +27,11 @@ pub enum Command {
 
 /// `rwsgi python [--pythonpath DIR]... (SCRIPT | -c CODE) [ARGS]...`
 #[derive(Debug, Args)]
-#[command(after_help = "sys.path: the script's directory (the current one for -c), then each \
+#[command(
+    after_help = "sys.path: the script's directory (the current one for -c), then each \
 --pythonpath DIR, then the frozen standard library, as for `rwsgi run`. The exit status is \
-the script's (SystemExit), or 1 after an uncaught exception's traceback.")]
+the script's (SystemExit), or 1 after an uncaught exception's traceback."
+)]
 pub struct PythonArgs {
     /// Program passed in as a string (terminates the option list, as python's -c does).
     #[arg(short = 'c', value_name = "CODE")]
@@ -40,7 +42,11 @@ pub struct PythonArgs {
     pub pythonpath: Vec<PathBuf>,
 
     /// The script, then its arguments (sys.argv[1:]); with -c, only the arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
     pub args: Vec<String>,
 }
 

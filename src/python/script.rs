@@ -30,10 +30,7 @@ pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
                 .collect::<Vec<_>>();
             (Source::Code(code.clone()), argv)
         }
-        (None, Some((script, _))) => (
-            Source::File(absolute(Path::new(script))),
-            args.args.clone(),
-        ),
+        (None, Some((script, _))) => (Source::File(absolute(Path::new(script))), args.args.clone()),
         (None, None) => bail!("rwsgi python needs a script or -c CODE (there is no REPL)"),
     };
     let first = match &source {
