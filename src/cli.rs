@@ -20,6 +20,34 @@ pub struct Cli {
 pub enum Command {
     /// Serve a WSGI application.
     Run(RunArgs),
+    /// Run a Python script (or -c CODE) on the embedded interpreter, as `python` would: e.g.
+    /// `rwsgi python --pythonpath vendor manage.py migrate`.
+    Python(PythonArgs),
+}
+
+/// `rwsgi python [--pythonpath DIR]... (SCRIPT | -c CODE) [ARGS]...`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "sys.path: the script's directory (the current one for -c), then each \
+--pythonpath DIR, then the frozen standard library, as for `rwsgi run`. The exit status is \
+the script's (SystemExit), or 1 after an uncaught exception's traceback."
+)]
+pub struct PythonArgs {
+    /// Program passed in as a string (terminates the option list, as python's -c does).
+    #[arg(short = 'c', value_name = "CODE")]
+    pub code: Option<String>,
+
+    /// Directory to add to sys.path after the script's own. Repeatable.
+    #[arg(long = "pythonpath", value_name = "DIR")]
+    pub pythonpath: Vec<PathBuf>,
+
+    /// The script, then its arguments (sys.argv[1:]); with -c, only the arguments.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
 }
 
 /// `rwsgi run APP [options]`. Every option can also come from an `RWSGI_*` environment

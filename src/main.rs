@@ -33,5 +33,6 @@ fn run() -> anyhow::Result<ExitCode> {
             rwsgi::supervisor::run(&config)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Python(args) => rwsgi::python::script::run(&args),
     }
 }

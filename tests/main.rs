@@ -5,6 +5,7 @@ mod common;
 
 mod app_errors;
 mod cli;
+mod frameworks;
 mod hidden_python;
 mod http1;
 mod operations;

@@ -24,6 +24,7 @@ pub mod convert;
 pub mod interp;
 pub mod native;
 pub mod pool;
+pub mod script;
 
 use bytes::Bytes;
 

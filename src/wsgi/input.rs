@@ -64,10 +64,13 @@ impl<S: ChunkSource> BodyReader<S> {
         if want == 0 {
             return Ok(Bytes::new());
         }
-        // Fast path: an empty buffer and a chunk that fits is handed over without a copy.
+        // Fast path: an empty buffer and a chunk of exactly the size asked is handed over
+        // without a copy. A shorter chunk must not be returned alone: read(n) is short only at
+        // the end of the body, as on a file (WebOb's LimitedLengthFile takes a short read for
+        // a disconnected client and fails multipart uploads).
         if self.buf.is_empty() && !self.eof && size.is_some() {
             match self.source.next_chunk()? {
-                Some(chunk) if chunk.len() <= want => return Ok(chunk),
+                Some(chunk) if chunk.len() == want => return Ok(chunk),
                 Some(chunk) => self.buf.extend_from_slice(&chunk),
                 None => {
                     self.eof = true;
@@ -153,6 +156,18 @@ mod tests {
         assert_eq!(r.read(None).expect("read"), "gh");
         assert_eq!(r.read(Some(5)).expect("read"), "");
         assert_eq!(r.read(None).expect("read"), "");
+    }
+
+    /// Regression (frameworks issue 5): read(n) on an empty buffer returned the first chunk
+    /// alone when it was shorter than n; WebOb took that short read for a disconnected client.
+    #[test]
+    fn read_is_short_only_at_the_end() {
+        let mut r = reader(&["ab", "cde", "f"]);
+        assert_eq!(r.read(Some(4)).expect("read"), "abcd");
+        assert_eq!(r.read(Some(10)).expect("read"), "ef");
+        let mut r = reader(&["abc", "d"]);
+        assert_eq!(r.read(Some(3)).expect("read"), "abc");
+        assert_eq!(r.read(Some(3)).expect("read"), "d");
     }
 
     #[test]

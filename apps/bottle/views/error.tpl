@@ -1,0 +1,2 @@
+% rebase('base', title='error')
+<h1>{{code}}</h1><p>{{message}}</p>

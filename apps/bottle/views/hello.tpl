@@ -1,0 +1,2 @@
+% rebase('base', title='hello')
+<p>Hello, {{name}}!</p>

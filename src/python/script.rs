@@ -1,0 +1,75 @@
+//! `rwsgi python`: run a script or `-c CODE` on the same interpreter `rwsgi run` builds, so a
+//! machine with no Python can still run `manage.py migrate` and friends. sys.path follows the
+//! `run` rules (the script's directory first, then `--pythonpath`); exit status, stdout and
+//! stderr behave as python's do. The Python half is `pylib/rwsgi/_script.py`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use rustpython_vm::{PyResult, VirtualMachine};
+
+use crate::cli::PythonArgs;
+
+use super::interp;
+
+/// What to run.
+enum Source {
+    File(PathBuf),
+    Code(String),
+}
+
+/// Run the script and return its exit status. Errors are rwsgi's own (a missing script), not
+/// the script's: those become a traceback and status 1, as in python.
+pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let (source, argv) = match (&args.code, args.args.split_first()) {
+        (Some(code), _) => {
+            let argv = std::iter::once("-c".to_owned())
+                .chain(args.args.iter().cloned())
+                .collect::<Vec<_>>();
+            (Source::Code(code.clone()), argv)
+        }
+        (None, Some((script, _))) => (Source::File(absolute(Path::new(script))), args.args.clone()),
+        (None, None) => bail!("rwsgi python needs a script or -c CODE (there is no REPL)"),
+    };
+    let first = match &source {
+        Source::File(path) => {
+            if !path.is_file() {
+                bail!("can't open file {}: no such file", path.display());
+            }
+            let path = std::fs::canonicalize(path)
+                .with_context(|| format!("can't open file {}", path.display()))?;
+            path.parent().map(Path::to_path_buf).unwrap_or_default()
+        }
+        Source::Code(_) => absolute(Path::new(".")),
+    };
+    let sys_path = std::iter::once(first)
+        .chain(args.pythonpath.iter().map(|p| absolute(p)))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let interp = interp::build(sys_path);
+    let outcome = interp.enter(|vm| execute(vm, &source, argv));
+    // finalize flushes stdout/stderr (print output is lost otherwise), runs atexit, and turns
+    // a SystemExit into its status, printing any other exception.
+    let status = interp.finalize(outcome.err());
+    // As a Unix exit status: the low byte, like python's exit(256) == 0.
+    Ok(ExitCode::from((status & 0xff) as u8))
+}
+
+fn execute(vm: &VirtualMachine, source: &Source, argv: Vec<String>) -> PyResult<()> {
+    let argv = argv
+        .into_iter()
+        .map(|a| vm.ctx.new_str(a).into())
+        .collect::<Vec<_>>();
+    vm.sys_module.set_attr("argv", vm.ctx.new_list(argv), vm)?;
+    let (kind, target) = match source {
+        Source::File(path) => ("file", path.to_string_lossy().into_owned()),
+        Source::Code(code) => ("code", code.clone()),
+    };
+    let script = vm.import("rwsgi._script", 0)?.get_attr("_script", vm)?;
+    script
+        .get_attr("main", vm)?
+        .call((vm.ctx.new_str(kind), vm.ctx.new_str(target)), vm)
+        .map(drop)
+}
