@@ -66,6 +66,31 @@ impl Load {
     }
 }
 
+impl Load {
+    /// Hold a slot for a connection just accepted until its first request is queued (or the
+    /// grace ends): without it, a worker could accept a burst of connections in the moment
+    /// before any of them has become a job, leaving other workers idle.
+    pub fn reserve(self: &Arc<Self>) -> Reservation {
+        self.busy.fetch_add(1, Ordering::AcqRel);
+        Reservation(Arc::clone(self))
+    }
+
+    fn release(&self) {
+        self.busy.fetch_sub(1, Ordering::AcqRel);
+        self.freed.notify_waiters();
+    }
+}
+
+/// A slot held for a new connection; dropping it frees the slot.
+#[derive(Debug)]
+pub struct Reservation(Arc<Load>);
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
 /// One job in flight; dropping it frees the slot.
 #[derive(Debug)]
 pub struct InFlight {
@@ -78,8 +103,7 @@ impl Drop for InFlight {
         if let Ok(mut jobs) = self.load.jobs.lock() {
             jobs.remove(&self.id);
         }
-        self.load.busy.fetch_sub(1, Ordering::AcqRel);
-        self.load.freed.notify_waiters();
+        self.load.release();
     }
 }
 

@@ -19,6 +19,9 @@ use crate::http::service::{self, Shared};
 use crate::log;
 use crate::wsgi::environ::ConnInfo;
 
+/// How long a new connection keeps its worker slot before its first request is queued.
+const RESERVATION_GRACE: Duration = Duration::from_millis(100);
+
 /// Pause after a failed accept (EMFILE and friends) so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -181,6 +184,16 @@ fn spawn_connection<S>(
     let shared = Arc::clone(shared);
     let info = Arc::new(info);
     let state = Arc::new(ConnState::default());
+    state.hold(shared.load.reserve());
+    {
+        // A connection that sends nothing quickly gives its slot back, so idle clients cannot
+        // keep a worker from accepting.
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            tokio::time::sleep(RESERVATION_GRACE).await;
+            state.release();
+        });
+    }
     let io = GuardedIo::new(
         stream,
         Arc::clone(&state),

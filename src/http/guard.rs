@@ -69,6 +69,8 @@ pub enum Verdict {
 pub struct ConnState {
     verdicts: Mutex<VecDeque<Verdict>>,
     open: AtomicUsize,
+    /// The worker slot held from accept until the first request is queued.
+    reservation: Mutex<Option<crate::load::Reservation>>,
 }
 
 impl ConnState {
@@ -77,6 +79,23 @@ impl ConnState {
     pub fn next(self: &Arc<Self>) -> (Option<Verdict>, OpenRequest) {
         let verdict = self.verdicts.lock().ok().and_then(|mut q| q.pop_front());
         (verdict, OpenRequest(Arc::clone(self)))
+    }
+
+    /// Hold `reservation` until [`ConnState::release`].
+    pub fn hold(&self, reservation: crate::load::Reservation) {
+        if let Ok(mut slot) = self.reservation.lock() {
+            *slot = Some(reservation);
+        }
+    }
+
+    /// Give back the slot held since accept, if still held.
+    pub fn release(&self) {
+        let held = self
+            .reservation
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
+        drop(held);
     }
 
     fn push(&self, verdict: Verdict) {

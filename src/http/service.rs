@@ -76,7 +76,7 @@ pub async fn handle(
             Ok(response)
         }
         _ => {
-            let outcome = call(&shared, &conn, req, &access.request_line).await;
+            let outcome = call(&shared, &conn, &state, req, &access.request_line).await;
             shared.lifecycle.served_one();
             outcome
         }
@@ -123,6 +123,7 @@ fn error_response(e: &RequestError) -> Response<ReplyBody> {
 async fn call(
     shared: &Shared,
     conn: &ConnInfo,
+    state: &ConnState,
     req: Request<Incoming>,
     what: &str,
 ) -> Result<Response<ReplyBody>, RequestError> {
@@ -163,6 +164,8 @@ async fn call(
         reply: reply_tx,
         in_flight: shared.load.begin(what.to_owned()),
     };
+    // The job now counts as busy; the slot held since accept can go.
+    state.release();
     shared
         .jobs
         .send_async(job)
