@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve a WSGI application.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run a Python script (or -c CODE) on the embedded interpreter, as `python` would: e.g.
     /// `rwsgi python --pythonpath vendor manage.py migrate`.
     Python(PythonArgs),
