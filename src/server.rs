@@ -16,6 +16,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::config::{Limits, Timeouts};
 use crate::http::guard::{ConnState, GuardedIo};
 use crate::http::service::{self, Shared};
+use crate::http::zero_copy::ZeroCopy;
 use crate::log;
 use crate::wsgi::environ::ConnInfo;
 
@@ -82,6 +83,9 @@ fn builder(timeouts: &Timeouts) -> http1::Builder {
         .header_read_timeout(timeouts.keep_alive + timeouts.header)
         // Header names go out in Title-Case, as the app and most servers write them.
         .title_case_headers(true)
+        // Body frames are queued, never copied into hyper's buffer: zero-copy file bodies rely
+        // on the writer seeing their placeholder slices (see `zero_copy`).
+        .writev(true)
         // Off (hyper's default): with it on, hyper 1.12 drops a buffered response when the
         // connection closes after it (HTTP/1.0 or `Connection: close` followed by more
         // pipelined bytes); the gunicorn corpus cases 019 and 021 caught it.
@@ -179,7 +183,7 @@ fn spawn_connection<S>(
     graceful: &GracefulShutdown,
     permit: OwnedSemaphorePermit,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + ZeroCopy + Unpin + Send + 'static,
 {
     let shared = Arc::clone(shared);
     let info = Arc::new(info);

@@ -134,6 +134,28 @@ pub fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
     cvt(unsafe { libc::listen(fd, backlog) }).map(drop)
 }
 
+/// A close-on-exec duplicate of `fd`, owned.
+pub fn dup(fd: RawFd) -> io::Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) returns a new descriptor we then own alone.
+    let new = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })?;
+    // SAFETY: `new` is a fresh, valid descriptor owned by nobody else.
+    Ok(unsafe { std::fs::File::from_raw_fd(new) })
+}
+
+/// sendfile(2): up to `count` bytes of `file` from `*offset` (advanced) to `socket`.
+pub fn sendfile(socket: RawFd, file: RawFd, offset: &mut u64, count: usize) -> io::Result<usize> {
+    let mut off = libc::off_t::try_from(*offset)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))?;
+    // SAFETY: valid descriptors are the caller's; `off` is a valid off_t we own.
+    let n = unsafe { libc::sendfile(socket, file, &mut off, count) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    *offset = u64::try_from(off).unwrap_or(*offset);
+    Ok(n as usize)
+}
+
 /// Read up to `len` bytes of `fd` at `offset`, retrying on EINTR. Empty at end of file.
 pub fn pread(fd: RawFd, len: usize, offset: u64) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];

@@ -117,3 +117,17 @@ fn no_path_traversal() {
     ));
     assert_eq!(post.status, 405);
 }
+
+#[test]
+fn head_then_get_on_one_connection() {
+    let (_dir, server) = setup();
+    let raw = server.raw(
+        b"HEAD /static/data.bin HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /static/css/site.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let (head, used) = crate::common::parse_head_only(&raw);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("100000"));
+    // No file bytes were promised for the HEAD, so the next body is the CSS, intact.
+    assert_eq!(parse_one(&raw[used..]).text(), "body { color: red }");
+}

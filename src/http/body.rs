@@ -1,8 +1,10 @@
-//! The response body: the first chunk that came with the head, then the chunks the app yields,
-//! cut at the app's Content-Length. Dropping it (the response is done, or the client went away)
+//! The response body: the first chunk that came with the head, then the chunks the app yields
+//! and zero-copy file parts (`wsgi.file_wrapper`, `--static`), cut at the app's Content-Length. Dropping it (the response is done, or the client went away)
 //! drops the reply receiver, which stops the app's iteration, and writes the access-log line.
 
+use std::fs::File;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
@@ -11,6 +13,7 @@ use http_body::{Body, Frame, SizeHint};
 use thiserror::Error;
 
 use crate::http::guard::OpenRequest;
+use crate::http::zero_copy;
 use crate::log::{self, Access};
 use crate::python::Reply;
 
@@ -34,6 +37,15 @@ pub struct ReplyBody {
     aborting: bool,
     /// Keeps the request counted as open on its connection until the body is done.
     open: Option<OpenRequest>,
+    /// A file part being sent with sendfile(2).
+    file: Option<FilePart>,
+}
+
+/// What is left of a zero-copy file part.
+struct FilePart {
+    file: Arc<File>,
+    offset: u64,
+    left: u64,
 }
 
 impl ReplyBody {
@@ -47,6 +59,7 @@ impl ReplyBody {
             access: None,
             aborting: false,
             open: None,
+            file: None,
         }
     }
 
@@ -64,7 +77,50 @@ impl ReplyBody {
             access: None,
             aborting: false,
             open: None,
+            file: None,
         }
+    }
+
+    /// `len` bytes of `file` from `offset`, sent with sendfile(2).
+    pub fn file(file: File, offset: u64, len: u64) -> Self {
+        let mut body = Self::full(Bytes::new());
+        body.file = Some(FilePart {
+            file: Arc::new(file),
+            offset,
+            left: len,
+        });
+        body
+    }
+
+    /// The next placeholder frame of the file part, its segment promised to the writer; `None`
+    /// once the part is done.
+    fn file_frame(&mut self) -> Option<Result<Bytes, BodyError>> {
+        let part = self.file.as_mut()?;
+        let mut n = part.left.min(zero_copy::FRAME as u64);
+        if let Some(remaining) = self.remaining {
+            n = n.min(remaining);
+        }
+        if n == 0 {
+            self.file = None;
+            if self.remaining == Some(0) {
+                self.rest = None;
+            }
+            return None;
+        }
+        // Without the connection's segment queue there is no one to send the file: fail rather
+        // than let the placeholder through.
+        let Some(open) = &self.open else {
+            self.file = None;
+            return Some(Err(BodyError::Aborted));
+        };
+        open.segments().push(&part.file, part.offset, n);
+        part.offset += n;
+        part.left -= n;
+        self.sent += n;
+        if let Some(remaining) = self.remaining.as_mut() {
+            *remaining -= n;
+        }
+        Some(Ok(zero_copy::placeholder(n as usize)))
     }
 
     /// Log the request, and close it on its connection, when the body is dropped.
@@ -111,10 +167,22 @@ impl Body for ReplyBody {
             }
         }
         loop {
+            match this.file_frame() {
+                Some(Ok(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => {}
+            }
             let Some(rest) = this.rest.as_mut() else {
                 return Poll::Ready(None);
             };
             match ready!(Pin::new(rest).poll_next(cx)) {
+                Some(Reply::File { file, offset, len }) => {
+                    this.file = Some(FilePart {
+                        file: Arc::new(file),
+                        offset,
+                        left: len,
+                    });
+                }
                 Some(Reply::Chunk(data)) => {
                     let data = this.limit(data);
                     if !data.is_empty() {
@@ -138,7 +206,10 @@ impl Body for ReplyBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        !self.aborting && self.rest.is_none() && self.first.as_ref().is_none_or(Bytes::is_empty)
+        !self.aborting
+            && self.file.is_none()
+            && self.rest.is_none()
+            && self.first.as_ref().is_none_or(Bytes::is_empty)
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -146,7 +217,7 @@ impl Body for ReplyBody {
         // frames by the header, and a body shorter than it must still go out (then the
         // connection is cut), not be refused before the head is written.
         match (&self.rest, &self.first, self.remaining) {
-            (None, first, None) => {
+            (None, first, None) if self.file.is_none() => {
                 SizeHint::with_exact(first.as_ref().map_or(0, |f| f.len() as u64))
             }
             _ => SizeHint::default(),

@@ -29,6 +29,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::{Limits, Timeouts};
+use crate::http::zero_copy::{self, Segments, ZeroCopy};
 
 /// Largest request head in all: beyond it, 431.
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -71,6 +72,8 @@ pub struct ConnState {
     open: AtomicUsize,
     /// The worker slot held from accept until the first request is queued.
     reservation: Mutex<Option<crate::load::Reservation>>,
+    /// File segments promised to the writer by zero-copy bodies.
+    segments: Segments,
 }
 
 impl ConnState {
@@ -113,6 +116,13 @@ impl ConnState {
 /// A request still open on its connection; dropped when its response is finished.
 #[derive(Debug)]
 pub struct OpenRequest(Arc<ConnState>);
+
+impl OpenRequest {
+    /// Where this connection's zero-copy bodies register their file segments.
+    pub fn segments(&self) -> &Segments {
+        &self.0.segments
+    }
+}
 
 impl Drop for OpenRequest {
     fn drop(&mut self) {
@@ -721,13 +731,23 @@ impl<S: AsyncRead + Unpin> AsyncRead for GuardedIo<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for GuardedIo<S> {
+/// Writes go straight to the socket, except placeholder frames of zero-copy bodies, which
+/// become sendfile(2) calls (see `zero_copy`).
+impl<S: AsyncWrite + ZeroCopy + Unpin> AsyncWrite for GuardedIo<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let this = &mut *self;
+        if zero_copy::is_placeholder(buf) {
+            return this
+                .scanner
+                .conn
+                .segments
+                .poll_send(&this.inner, cx, buf.len());
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -735,7 +755,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for GuardedIo<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let this = &mut *self;
+        match bufs.iter().position(|b| zero_copy::is_placeholder(b)) {
+            None => Pin::new(&mut this.inner).poll_write_vectored(cx, bufs),
+            Some(0) => this
+                .scanner
+                .conn
+                .segments
+                .poll_send(&this.inner, cx, bufs[0].len()),
+            // The bytes before the file part first; hyper calls again for the rest.
+            Some(i) => Pin::new(&mut this.inner).poll_write_vectored(cx, &bufs[..i]),
+        }
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -1,6 +1,7 @@
 //! `--static /url=DIR`: files served by Rust, never by Python. GET and HEAD, ETag and
 //! Last-Modified with 304, single byte ranges with 206/416, Content-Type from the extension, and
-//! precompressed `.br`/`.gz` siblings when the client accepts them. A path can never leave DIR:
+//! precompressed `.br`/`.gz` siblings when the client accepts them. Bodies go out with
+//! sendfile(2) (see `zero_copy`). A path can never leave DIR:
 //! `..` segments (also percent-encoded) are refused and symlinks are resolved and checked.
 
 use std::ffi::OsStr;
@@ -12,11 +13,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 
 use crate::http::body::ReplyBody;
-use crate::python::Reply;
 use crate::wsgi::environ::percent_decode;
-
-/// Bytes per read while streaming a file.
-const CHUNK: usize = 256 * 1024;
 
 /// One `--static` mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,34 +180,6 @@ fn simple(status: StatusCode) -> Response<ReplyBody> {
     response
 }
 
-/// Stream `len` bytes of `file` from `offset` through a channel, read on the blocking pool.
-fn stream(file: std::fs::File, offset: u64, len: u64) -> ReplyBody {
-    let (tx, rx) = flume::bounded(4);
-    tokio::task::spawn_blocking(move || {
-        use std::os::fd::AsRawFd;
-        let fd = file.as_raw_fd();
-        let (mut at, end) = (offset, offset + len);
-        while at < end {
-            let want = usize::try_from(end - at).map_or(CHUNK, |n| n.min(CHUNK));
-            match crate::sys::pread(fd, want, at) {
-                Ok(chunk) if !chunk.is_empty() => {
-                    at += chunk.len() as u64;
-                    if tx.send(Reply::Chunk(Bytes::from(chunk))).is_err() {
-                        return;
-                    }
-                }
-                // Truncated under us or unreadable: cut the response, never pad it.
-                _ => {
-                    let _ = tx.send(Reply::Abort);
-                    return;
-                }
-            }
-        }
-        let _ = tx.send(Reply::End);
-    });
-    ReplyBody::streaming(Bytes::new(), Some(rx), Some(len))
-}
-
 /// Serve the request if a `--static` mount owns its path.
 pub fn serve(
     mounts: &[StaticMount],
@@ -293,11 +262,11 @@ fn respond(path: &Path, headers: &HeaderMap) -> std::io::Result<Response<ReplyBo
             .status(StatusCode::PARTIAL_CONTENT)
             .header(header::CONTENT_RANGE, format!("bytes {first}-{last}/{len}"))
             .header(header::CONTENT_LENGTH, last - first + 1)
-            .body(stream(file, first, last - first + 1)),
+            .body(ReplyBody::file(file, first, last - first + 1)),
         Ok(None) => builder
             .status(StatusCode::OK)
             .header(header::CONTENT_LENGTH, len)
-            .body(stream(file, 0, len)),
+            .body(ReplyBody::file(file, 0, len)),
     };
     response.map_err(std::io::Error::other)
 }

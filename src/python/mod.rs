@@ -66,6 +66,12 @@ pub enum Reply {
         done: bool,
     },
     Chunk(Bytes),
+    /// `len` bytes of `file` from `offset`, sent with sendfile(2) (wsgi.file_wrapper).
+    File {
+        file: std::fs::File,
+        offset: u64,
+        len: u64,
+    },
     End,
     /// The app failed after the head was sent: cut the connection.
     Abort,

@@ -10,10 +10,6 @@ use crate::wsgi::input::{ChunkSource, InputError};
 
 use super::BodyChannel;
 
-/// Bytes per read when `Reply.sendfile` streams a file: large enough that the per-chunk cost
-/// vanishes, small enough to keep memory flat under many downloads.
-const SENDFILE_CHUNK: usize = 256 * 1024;
-
 /// `BodyChannel` as a blocking chunk source. An empty chunk marks the end of the body; a channel
 /// closed without one means the connection went away.
 #[derive(Debug)]
@@ -80,7 +76,7 @@ mod _rwsgi {
     use crate::wsgi::input::{BodyReader, InputError};
     use crate::wsgi::response::HeadBuilder;
 
-    use super::{ChannelSource, SENDFILE_CHUNK};
+    use super::ChannelSource;
 
     /// `wsgi.input`.
     #[pyattr]
@@ -279,8 +275,9 @@ mod _rwsgi {
             Ok(data.is_empty() || zelf.post(vm, ReplyMsg::Chunk(data)))
         }
 
-        /// Stream `count` bytes (all, when negative) of the open file `fd` from `offset`, from
-        /// Rust: no Python runs per chunk. False if the client has gone.
+        /// Hand `count` bytes (all, when negative) of the open file `fd` from `offset` to the
+        /// HTTP side, which sends them with sendfile(2); the descriptor is duplicated, so the
+        /// app may close its file at once. False if the client has gone.
         #[pymethod]
         fn sendfile(
             zelf: &Py<Self>,
@@ -289,30 +286,14 @@ mod _rwsgi {
             count: i64,
             vm: &VirtualMachine,
         ) -> PyResult<bool> {
-            let mut offset =
+            let os_error = |e: std::io::Error| vm.new_os_error(format!("wsgi.file_wrapper: {e}"));
+            let offset =
                 u64::try_from(offset).map_err(|_| vm.new_value_error("negative offset"))?;
-            let mut left = u64::try_from(count).ok();
-            vm.allow_threads(|| {
-                loop {
-                    let want =
-                        left.map_or(SENDFILE_CHUNK, |l| l.min(SENDFILE_CHUNK as u64) as usize);
-                    if want == 0 {
-                        return Ok(true);
-                    }
-                    let chunk = crate::sys::pread(fd, want, offset)?;
-                    if chunk.is_empty() {
-                        return Ok(true);
-                    }
-                    offset += chunk.len() as u64;
-                    left = left.map(|l| l - chunk.len() as u64);
-                    if zelf.tx.send(ReplyMsg::Chunk(Bytes::from(chunk))).is_err() {
-                        return Ok(false);
-                    }
-                }
-            })
-            .map_err(|e: std::io::Error| {
-                vm.new_os_error(format!("reading the file for wsgi.file_wrapper: {e}"))
-            })
+            let file = crate::sys::dup(fd).map_err(os_error)?;
+            let size = file.metadata().map_err(os_error)?.len();
+            let available = size.saturating_sub(offset);
+            let len = u64::try_from(count).map_or(available, |c| c.min(available));
+            Ok(zelf.post(vm, ReplyMsg::File { file, offset, len }))
         }
 
         /// The body is complete.
