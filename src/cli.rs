@@ -198,6 +198,11 @@ pub struct RunArgs {
     )]
     pub statics: Vec<String>,
 
+    /// Accept a PROXY protocol header (HAProxy v1 or v2) at the start of each connection, from
+    /// the peers in --forwarded-allow-ips; it sets REMOTE_ADDR and REMOTE_PORT.
+    #[arg(long, env = "RWSGI_PROXY_PROTOCOL")]
+    pub proxy_protocol: bool,
+
     /// Write the master's process id to this file (removed at exit).
     #[arg(long, value_name = "FILE", env = "RWSGI_PID")]
     pub pid: Option<PathBuf>,

@@ -251,6 +251,7 @@ pub struct Config {
     pub backlog: i32,
     pub trusted_proxies: TrustedProxies,
     pub statics: Vec<StaticMount>,
+    pub proxy_protocol: bool,
     pub pid_file: Option<PathBuf>,
     pub access_log: AccessLog,
     pub log_level: Level,
@@ -343,6 +344,7 @@ impl Config {
                 .map(|s| StaticMount::parse(s))
                 .collect::<Result<_, _>>()
                 .map_err(ConfigError::Static)?,
+            proxy_protocol: args.proxy_protocol,
             pid_file: args.pid.clone(),
             access_log,
             log_level,
@@ -422,6 +424,7 @@ impl Config {
                     .collect(),
             ),
         );
+        line("proxy-protocol", self.proxy_protocol.to_string());
         if let Some(pid) = &self.pid_file {
             line("pid", format!("{:?}", pid.display().to_string()));
         }

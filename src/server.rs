@@ -70,6 +70,8 @@ pub struct ServerSettings {
     pub limits: Limits,
     pub timeouts: Timeouts,
     pub max_connections: usize,
+    /// Accept a PROXY protocol header at the start of each connection.
+    pub proxy_protocol: bool,
 }
 
 /// The hyper settings, each on purpose.
@@ -198,11 +200,17 @@ fn spawn_connection<S>(
             state.release();
         });
     }
+    let proxy = settings.proxy_protocol.then(|| {
+        // Unix-socket peers are local, as trusted as 127.0.0.1.
+        info.remote
+            .is_none_or(|r| shared.rules.trusted.trusts(r.ip()))
+    });
     let io = GuardedIo::new(
         stream,
         Arc::clone(&state),
         settings.limits,
         settings.timeouts,
+        proxy,
     );
     let svc = service_fn(move |req| {
         service::handle(

@@ -91,6 +91,7 @@ pub fn run(config: &Config, listeners: &[BoundListener], mut boot: std::io::Pipe
             limits: config.limits,
             timeouts: config.timeouts,
             max_connections: config.max_connections,
+            proxy_protocol: config.proxy_protocol,
         };
         let watchdog = tokio::spawn(watch_timeouts(Arc::clone(&shared)));
         let stop = async {

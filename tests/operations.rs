@@ -308,3 +308,34 @@ fn no_failed_requests_across_a_reload() {
         failed.first()
     );
 }
+
+#[test]
+fn proxy_protocol_sets_the_client_address() {
+    let server = Server::start(&[&app(), "--proxy-protocol"]);
+    let v1 = parse_one(&server.raw(
+        b"PROXY TCP4 198.51.100.22 10.0.0.1 40000 80\r\nGET /env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ))
+    .json();
+    assert_eq!(v1["REMOTE_ADDR"], "198.51.100.22");
+    assert_eq!(v1["REMOTE_PORT"], "40000");
+    let mut v2 = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    v2.extend_from_slice(&[
+        0x21, 0x11, 0, 12, 203, 0, 113, 9, 10, 0, 0, 1, 0x1f, 0x90, 0, 80,
+    ]);
+    v2.extend_from_slice(b"GET /env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let env = parse_one(&server.raw(&v2)).json();
+    assert_eq!(env["REMOTE_ADDR"], "203.0.113.9");
+    assert_eq!(env["REMOTE_PORT"], "8080");
+    // Without a header the connection is plain HTTP.
+    assert_eq!(server.get("/env").json()["REMOTE_ADDR"], "127.0.0.1");
+    // A header from a peer that is not trusted is refused.
+    let untrusted = Server::start(&[
+        &app(),
+        "--proxy-protocol",
+        "--forwarded-allow-ips",
+        "10.9.9.9",
+    ]);
+    let raw = untrusted
+        .raw(b"PROXY TCP4 198.51.100.22 10.0.0.1 40000 80\r\nGET /env HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 400"));
+}

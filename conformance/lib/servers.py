@@ -85,6 +85,7 @@ SETTINGS = {
         "limit_request_fields": _valued("--limit-request-fields"),
         "limit_request_field_size": _valued("--limit-request-field-size"),
         "forwarded_allow_ips": _valued("--forwarded-allow-ips"),
+        "proxy_protocol": _flag("--proxy-protocol"),
     },
 }
 

@@ -29,6 +29,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::{Limits, Timeouts};
+use crate::http::proxy_protocol::{self, Parsed};
 use crate::http::zero_copy::{self, Segments, ZeroCopy};
 
 /// Largest request head in all: beyond it, 431.
@@ -74,6 +75,8 @@ pub struct ConnState {
     reservation: Mutex<Option<crate::load::Reservation>>,
     /// File segments promised to the writer by zero-copy bodies.
     segments: Segments,
+    /// The client's address as a PROXY protocol header gave it.
+    peer: Mutex<Option<std::net::SocketAddr>>,
 }
 
 impl ConnState {
@@ -82,6 +85,17 @@ impl ConnState {
     pub fn next(self: &Arc<Self>) -> (Option<Verdict>, OpenRequest) {
         let verdict = self.verdicts.lock().ok().and_then(|mut q| q.pop_front());
         (verdict, OpenRequest(Arc::clone(self)))
+    }
+
+    fn set_peer(&self, peer: std::net::SocketAddr) {
+        if let Ok(mut slot) = self.peer.lock() {
+            *slot = Some(peer);
+        }
+    }
+
+    /// The client's address from a PROXY header, if one came.
+    pub fn peer(&self) -> Option<std::net::SocketAddr> {
+        self.peer.lock().ok().and_then(|p| *p)
     }
 
     /// Hold `reservation` until [`ConnState::release`].
@@ -639,6 +653,8 @@ impl Scanner {
 /// `--header-timeout`, else 408.
 pub struct GuardedIo<S> {
     inner: S,
+    /// Still looking for a PROXY protocol header.
+    proxy: Option<ProxyHeader>,
     scanner: Scanner,
     out: BytesMut,
     raw: Box<[u8]>,
@@ -648,9 +664,27 @@ pub struct GuardedIo<S> {
     timer: Pin<Box<Sleep>>,
 }
 
+/// The start of a connection while a PROXY header may still come.
+struct ProxyHeader {
+    buf: Vec<u8>,
+    trusted: bool,
+}
+
 impl<S> GuardedIo<S> {
-    pub fn new(inner: S, conn: Arc<ConnState>, limits: Limits, timeouts: Timeouts) -> Self {
+    /// `proxy`: look for a PROXY protocol header first (`--proxy-protocol`), and whether the
+    /// peer may send one.
+    pub fn new(
+        inner: S,
+        conn: Arc<ConnState>,
+        limits: Limits,
+        timeouts: Timeouts,
+        proxy: Option<bool>,
+    ) -> Self {
         Self {
+            proxy: proxy.map(|trusted| ProxyHeader {
+                buf: Vec::new(),
+                trusted,
+            }),
             inner,
             scanner: Scanner::new(conn, limits),
             out: BytesMut::new(),
@@ -724,7 +758,34 @@ impl<S: AsyncRead + Unpin> AsyncRead for GuardedIo<S> {
             if filled.is_empty() {
                 return Poll::Ready(Ok(()));
             }
-            if let Err(cut) = this.scanner.feed(filled, &mut this.out) {
+            let result = match this.proxy.as_mut() {
+                None => this.scanner.feed(filled, &mut this.out),
+                Some(proxy) => {
+                    proxy.buf.extend_from_slice(filled);
+                    match proxy_protocol::parse(&proxy.buf) {
+                        Parsed::Incomplete => Ok(()),
+                        Parsed::NotProxy => {
+                            let data = std::mem::take(&mut proxy.buf);
+                            this.proxy = None;
+                            this.scanner.feed(&data, &mut this.out)
+                        }
+                        Parsed::Header { .. } if !proxy.trusted => Err(this.scanner.refuse(
+                            bad("PROXY header from a peer not in --forwarded-allow-ips"),
+                            &mut this.out,
+                        )),
+                        Parsed::Header { len, source } => {
+                            let data = std::mem::take(&mut proxy.buf);
+                            this.proxy = None;
+                            if let Some(source) = source {
+                                this.scanner.conn.set_peer(source);
+                            }
+                            this.scanner.feed(&data[len..], &mut this.out)
+                        }
+                        Parsed::Invalid(why) => Err(this.scanner.refuse(bad(why), &mut this.out)),
+                    }
+                }
+            };
+            if let Err(cut) = result {
                 this.cut = Some(cut);
             }
         }

@@ -1,11 +1,12 @@
 //! The HTTP side of a request (tokio + hyper, never Python): [`guard`] checks the request
-//! framing before hyper parses it; [`service`] turns a request into a job for the Python threads
+//! framing before hyper parses it (and reads a [`proxy_protocol`] header); [`service`] turns a request into a job for the Python threads
 //! and the replies into a response; [`body`] streams the reply as the response body and writes
 //! the access-log line; [`static_files`] serves `--static` directories; [`zero_copy`] sends
 //! file bodies with sendfile(2).
 
 pub mod body;
 pub mod guard;
+pub mod proxy_protocol;
 pub mod service;
 pub mod static_files;
 pub mod zero_copy;

@@ -60,6 +60,14 @@ pub async fn handle(
     state: Arc<ConnState>,
     req: Request<Incoming>,
 ) -> Result<Response<ReplyBody>, std::convert::Infallible> {
+    // A PROXY protocol header names the real client.
+    let conn = match state.peer() {
+        Some(peer) => Arc::new(ConnInfo {
+            remote: Some(peer),
+            ..(*conn).clone()
+        }),
+        None => conn,
+    };
     let access = access_entry(&req, &conn);
     // The guard queued one verdict per head it passed on, in order.
     let (verdict, open) = state.next();
