@@ -66,6 +66,45 @@ impl BoundListener {
     }
 }
 
+/// Sockets passed by systemd socket activation (`LISTEN_PID` is us, `LISTEN_FDS` counts them
+/// from fd 3), or `None` when not socket-activated.
+fn activated_listeners() -> anyhow::Result<Option<Vec<BoundListener>>> {
+    use std::os::fd::FromRawFd;
+    let Some(count) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<i32>().ok())
+    else {
+        return Ok(None);
+    };
+    let for_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        .is_none_or(|pid| pid == std::process::id());
+    if !for_us || count <= 0 {
+        return Ok(None);
+    }
+    (0..count)
+        .map(|i| {
+            let fd = sys::SD_LISTEN_FDS_START + i;
+            let unix = sys::is_unix_socket(fd)
+                .with_context(|| format!("LISTEN_FDS: fd {fd} is not a socket"))?;
+            // SAFETY: systemd passed this descriptor to us to own; nothing else uses it.
+            let listener = if unix {
+                let l = unsafe { UnixListener::from_raw_fd(fd) };
+                l.set_nonblocking(true)?;
+                // No path: the socket file is systemd's, not ours to remove at exit.
+                BoundListener::Unix(l, PathBuf::new())
+            } else {
+                let l = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+                l.set_nonblocking(true)?;
+                BoundListener::Tcp(l)
+            };
+            Ok(listener)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map(Some)
+}
+
 /// A socket file left by an earlier run blocks bind; a regular file is never removed.
 fn remove_stale_socket(path: &std::path::Path) {
     use std::os::unix::fs::FileTypeExt;
@@ -80,6 +119,9 @@ fn describe(listener: &BoundListener) -> String {
             Ok(addr) => format!("http://{addr}"),
             Err(_) => "a TCP socket".to_owned(),
         },
+        BoundListener::Unix(_, path) if path.as_os_str().is_empty() => {
+            "a Unix socket from systemd".to_owned()
+        }
         BoundListener::Unix(_, path) => format!("unix:{}", path.display()),
     }
 }
@@ -225,7 +267,9 @@ impl Master<'_> {
             let _ = std::fs::remove_file(pid_file);
         }
         for listener in &self.listeners {
-            if let BoundListener::Unix(_, path) = listener {
+            if let BoundListener::Unix(_, path) = listener
+                && !path.as_os_str().is_empty()
+            {
                 let _ = std::fs::remove_file(path);
             }
         }
@@ -234,7 +278,16 @@ impl Master<'_> {
 
 /// Run the master until it is told to stop.
 pub fn run(config: &Config) -> anyhow::Result<()> {
-    let listeners = bind(&config.binds, config.backlog)?;
+    let listeners = match activated_listeners()? {
+        Some(listeners) => {
+            log::info(&format!(
+                "Using {} socket(s) passed by systemd (LISTEN_FDS); --bind is ignored",
+                listeners.len()
+            ));
+            listeners
+        }
+        None => bind(&config.binds, config.backlog)?,
+    };
     if let Some(pid_file) = &config.pid_file {
         std::fs::write(pid_file, format!("{}\n", std::process::id()))
             .with_context(|| format!("cannot write the pid file {}", pid_file.display()))?;

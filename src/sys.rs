@@ -14,6 +14,19 @@ pub const MASTER_SIGNALS: [libc::c_int; 5] = [
     libc::SIGQUIT,
 ];
 
+/// The first descriptor systemd passes to a socket-activated service.
+pub const SD_LISTEN_FDS_START: RawFd = 3;
+
+/// Whether `fd` is a Unix-domain socket (else an IP one); an error if it is no socket.
+pub fn is_unix_socket(fd: RawFd) -> io::Result<bool> {
+    // SAFETY: sockaddr_storage is plain data large enough for any address; len says its size.
+    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: valid pointers to our own storage and length.
+    cvt(unsafe { libc::getsockname(fd, (&raw mut addr).cast(), &mut len) })?;
+    Ok(i32::from(addr.ss_family) == libc::AF_UNIX)
+}
+
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret == -1 {
         Err(io::Error::last_os_error())

@@ -339,3 +339,53 @@ fn proxy_protocol_sets_the_client_address() {
         .raw(b"PROXY TCP4 198.51.100.22 10.0.0.1 40000 80\r\nGET /env HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 400"));
 }
+
+#[test]
+fn systemd_socket_activation() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let fd = listener.as_raw_fd();
+    let mut cmd = Command::new(bin());
+    cmd.args(["run", &app(), "--workers", "1", "--bind", "127.0.0.1:1"])
+        .env("LISTEN_FDS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec: dup2 and setenv of our own
+    // strings (setenv is not formally safe, but this child is single-threaded).
+    unsafe {
+        cmd.pre_exec(move || {
+            // dup2 onto itself keeps close-on-exec, so clear it explicitly.
+            if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0);
+            } else if libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let pid = format!("{}\0", libc::getpid());
+            libc::setenv(c"LISTEN_PID".as_ptr(), pid.as_ptr().cast(), 1);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("spawn");
+    drop(listener);
+    let addr = format!("127.0.0.1:{port}");
+    let served = eventually(Duration::from_secs(60), || {
+        let Ok(mut s) = std::net::TcpStream::connect(&addr) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = s.write_all(b"GET /pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        raw.starts_with(b"HTTP/1.1 200")
+    });
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().expect("wait");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(served, "no answer on the inherited socket:\n{log}");
+    assert!(log.contains("passed by systemd"), "{log}");
+}
