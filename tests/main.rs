@@ -4,6 +4,7 @@
 mod common;
 
 mod app_errors;
+mod behind_nginx;
 mod cli;
 mod frameworks;
 mod hidden_python;
