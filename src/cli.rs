@@ -216,6 +216,23 @@ pub struct RunArgs {
     )]
     pub access_log: String,
 
+    /// The access-log line, in gunicorn's atoms: h remote address, l '-', u Basic-auth user,
+    /// t time, r request line, m method, U path, q query, H protocol, s status, B body bytes,
+    /// b body bytes or '-', f referer, a user agent, T/M/D/L duration (s, ms, µs, decimal s),
+    /// p pid, %({header}i)s request and %({header}o)s response headers.
+    #[arg(long, value_name = "FORMAT", env = "RWSGI_ACCESS_LOG_FORMAT",
+          default_value = crate::access_log::DEFAULT_FORMAT)]
+    pub access_log_format: String,
+
+    /// `text`, or `json` for one JSON object per server-log and access-log line.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        env = "RWSGI_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: String,
+
     /// Least severe server-log messages shown: info, warning or error.
     #[arg(
         long,

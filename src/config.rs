@@ -80,6 +80,10 @@ pub enum ConfigError {
     LogLevel(String),
     #[error("bad --static: {0}")]
     Static(String),
+    #[error("bad --access-log-format: {0}")]
+    AccessLogFormat(String),
+    #[error("bad --log-format `{0}`: use text or json")]
+    LogFormat(String),
 }
 
 /// Which Python object to serve.
@@ -254,10 +258,21 @@ pub struct Config {
     pub proxy_protocol: bool,
     pub pid_file: Option<PathBuf>,
     pub access_log: AccessLog,
+    pub access_log_format: String,
+    pub log_json: bool,
     pub log_level: Level,
 }
 
 impl Config {
+    /// The compiled access-log format (JSON lines with `--log-format json`).
+    pub fn access_format(&self) -> crate::access_log::Format {
+        if self.log_json {
+            return crate::access_log::Format::Json;
+        }
+        crate::access_log::Format::parse(&self.access_log_format)
+            .unwrap_or(crate::access_log::Format::Json)
+    }
+
     pub fn from_cli(args: &RunArgs) -> Result<Self, ConfigError> {
         let app = AppSpec::parse(&args.app, args.callable.as_deref())?;
         let binds = args
@@ -324,6 +339,13 @@ impl Config {
             "error" | "critical" => Level::Error,
             other => return Err(ConfigError::LogLevel(other.to_owned())),
         };
+        let log_json = match args.log_format.as_str() {
+            "text" => false,
+            "json" => true,
+            other => return Err(ConfigError::LogFormat(other.to_owned())),
+        };
+        crate::access_log::Format::parse(&args.access_log_format)
+            .map_err(ConfigError::AccessLogFormat)?;
         Ok(Self {
             app,
             binds,
@@ -347,6 +369,8 @@ impl Config {
             proxy_protocol: args.proxy_protocol,
             pid_file: args.pid.clone(),
             access_log,
+            access_log_format: args.access_log_format.clone(),
+            log_json,
             log_level,
         })
     }
@@ -434,6 +458,11 @@ impl Config {
             AccessLog::File(p) => p.display().to_string(),
         };
         line("access-log", format!("{access:?}"));
+        line("access-log-format", format!("{:?}", self.access_log_format));
+        line(
+            "log-format",
+            format!("{:?}", if self.log_json { "json" } else { "text" }),
+        );
         line(
             "log-level",
             format!("{:?}", self.log_level.name().to_ascii_lowercase()),

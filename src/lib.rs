@@ -5,7 +5,7 @@
 //!
 //! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`supervisor`] (master process:
 //!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`sys`] (the
-//!   raw Unix calls), [`log`] (server and access logs), [`lifecycle`] (why a worker retires).
+//!   raw Unix calls), [`log`] (server and access logs), [`access_log`] (its line formats), [`lifecycle`] (why a worker retires).
 //! - HTTP (tokio + hyper, never Python): [`server`] (accept loop, graceful drain), [`http`]
 //!   (request → job, reply → response), [`load`] (admission by free
 //!   Python threads), [`error`] (failures that never reach the app).
@@ -13,6 +13,7 @@
 //! - Python: [`python`] (interpreters, the app's threads, the native `_rwsgi` module) and the
 //!   frozen `pylib/`. The contract between HTTP and Python is documented in [`python`].
 
+pub mod access_log;
 pub mod cli;
 pub mod config;
 pub mod config_file;

@@ -2,14 +2,14 @@
 //! (stdout: one Apache combined-format line per request). Times are UTC: a static binary may run
 //! where there is no time-zone database.
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
+use crate::access_log::{self, Access, Format};
 use crate::config::AccessLog;
 
 /// The least severe level written (`--log-level`).
@@ -18,10 +18,25 @@ static LEVEL: AtomicU8 = AtomicU8::new(0);
 /// Where access-log lines go; stdout until `configure` says otherwise.
 static ACCESS: OnceLock<Option<std::fs::File>> = OnceLock::new();
 
+/// The access-log format; gunicorn's default until `configure` says otherwise.
+static FORMAT: OnceLock<Format> = OnceLock::new();
+static DEFAULT: std::sync::LazyLock<Format> =
+    std::sync::LazyLock::new(|| Format::parse(access_log::DEFAULT_FORMAT).unwrap_or(Format::Json));
+
+/// Server-log lines as JSON objects (`--log-format json`).
+static JSON: AtomicBool = AtomicBool::new(false);
+
 /// Set the level and open the access log. Called once in the master before the workers are
 /// forked, so they inherit both (an append-mode file keeps their lines whole).
-pub fn configure(level: Level, access: &AccessLog) -> anyhow::Result<()> {
+pub fn configure(
+    level: Level,
+    access: &AccessLog,
+    format: Format,
+    json: bool,
+) -> anyhow::Result<()> {
     LEVEL.store(level as u8, Ordering::Relaxed);
+    JSON.store(json, Ordering::Relaxed);
+    let _ = FORMAT.set(format);
     let sink = match access {
         AccessLog::Stdout => return Ok(()),
         AccessLog::Off => None,
@@ -98,6 +113,12 @@ fn month_name(month: u32) -> &'static str {
     MONTHS[(month as usize).saturating_sub(1) % 12]
 }
 
+/// `2026-11-25T01:51:04Z`
+fn iso_time(secs: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(secs);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 IMF-fixdate), for Last-Modified.
 pub fn http_date(secs: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
@@ -121,12 +142,23 @@ pub fn write(level: Level, message: &str) {
     if (level as u8) < LEVEL.load(Ordering::Relaxed) {
         return;
     }
-    let line = format!(
-        "[{}] [{}] [{}] {message}\n",
-        log_time(now_secs()),
-        std::process::id(),
-        level.name()
-    );
+    let secs = now_secs();
+    let line = if JSON.load(Ordering::Relaxed) {
+        format!(
+            "{{\"time\":{},\"pid\":{},\"level\":{},\"message\":{}}}\n",
+            access_log::json_string(&iso_time(secs)),
+            std::process::id(),
+            access_log::json_string(&level.name().to_ascii_lowercase()),
+            access_log::json_string(message)
+        )
+    } else {
+        format!(
+            "[{}] [{}] [{}] {message}\n",
+            log_time(secs),
+            std::process::id(),
+            level.name()
+        )
+    };
     // A closed stderr must not take the server down.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
@@ -155,32 +187,19 @@ pub fn python(level: &str, message: &str) {
     }
 }
 
-/// What the access log records about one request.
-#[derive(Debug, Clone, Default)]
-pub struct Access {
-    pub remote: String,
-    pub request_line: String,
-    pub referer: String,
-    pub user_agent: String,
-}
-
-/// Apache's combined format: `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"`.
+/// One access-log line for a finished request, in the configured format.
 pub fn access(entry: &Access, status: u16, bytes: u64) {
-    let mut line = String::with_capacity(160);
-    let size = if bytes == 0 {
-        "-".to_owned()
-    } else {
-        bytes.to_string()
-    };
-    let _ = writeln!(
-        line,
-        "{} - - [{}] \"{}\" {status} {size} \"{}\" \"{}\"",
-        or_dash(&entry.remote),
-        clf_time(now_secs()),
-        escape(&entry.request_line),
-        escape(or_dash(&entry.referer)),
-        escape(or_dash(&entry.user_agent)),
+    let secs = now_secs();
+    let format = FORMAT.get().unwrap_or_else(|| &DEFAULT);
+    let mut line = access_log::render(
+        format,
+        entry,
+        status,
+        bytes,
+        &clf_time(secs),
+        &iso_time(secs),
     );
+    line.push('\n');
     match ACCESS.get() {
         None => {
             let _ = std::io::stdout().lock().write_all(line.as_bytes());
@@ -193,24 +212,9 @@ pub fn access(entry: &Access, status: u16, bytes: u64) {
     }
 }
 
-fn or_dash(s: &str) -> &str {
-    if s.is_empty() { "-" } else { s }
-}
-
-/// Escape `"`, `\` and non-printable bytes as Apache does, so a client cannot forge log lines.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || (c as u32) >= 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32 & 0xff);
-            }
-            c => out.push(c),
-        }
-    }
-    out
+/// The access-log format, for what requests must record.
+pub fn access_format() -> &'static Format {
+    FORMAT.get().unwrap_or_else(|| &DEFAULT)
 }
 
 #[cfg(test)]
@@ -224,11 +228,5 @@ mod tests {
         assert_eq!(log_time(0), "1970-01-01 00:00:00 +0000");
         assert_eq!(log_time(1_709_208_000), "2024-02-29 12:00:00 +0000");
         assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
-    }
-
-    #[test]
-    fn escaping() {
-        assert_eq!(escape("GET /\"x\"\n"), "GET /\\\"x\\\"\\x0a");
-        assert_eq!(escape("caf\u{e9}"), "caf\\xe9");
     }
 }

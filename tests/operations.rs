@@ -389,3 +389,45 @@ fn systemd_socket_activation() {
     assert!(served, "no answer on the inherited socket:\n{log}");
     assert!(log.contains("passed by systemd"), "{log}");
 }
+
+#[test]
+fn access_log_format_and_json_logs() {
+    let server = Server::start(&[
+        &app(),
+        "--access-log-format",
+        "%(m)s %(U)s %(q)s %(s)s %({x-trace}i)s %({content-type}o)s %(u)s",
+    ]);
+    server.raw(
+        b"GET /pid?a=1 HTTP/1.1\r\nHost: x\r\nX-Trace: t-42\r\nAuthorization: Basic YWxpY2U6cHc=\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || server
+            .access
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|l| l == "GET /pid a=1 200 t-42 application/json alice")),
+        "{:?}",
+        server.access.lock().expect("lock")
+    );
+    drop(server);
+    let server = Server::start(&[&app(), "--log-format", "json"]);
+    assert_eq!(server.get("/pid").status, 200);
+    assert!(eventually(Duration::from_secs(5), || !server
+        .access
+        .lock()
+        .expect("lock")
+        .is_empty()));
+    let access = server.access.lock().expect("lock")[0].clone();
+    let access: serde_json::Value = serde_json::from_str(&access).expect("access line is JSON");
+    assert_eq!(access["path"], "/pid");
+    assert_eq!(access["status"], 200);
+    for line in server.log.lock().expect("lock").iter() {
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            parsed["level"].is_string() && parsed["message"].is_string(),
+            "{line}"
+        );
+    }
+}

@@ -12,9 +12,10 @@ use futures_core::Stream;
 use http_body::{Body, Frame, SizeHint};
 use thiserror::Error;
 
+use crate::access_log::Access;
 use crate::http::guard::OpenRequest;
 use crate::http::zero_copy;
-use crate::log::{self, Access};
+use crate::log;
 use crate::python::Reply;
 
 /// Why a response body stopped early. hyper then closes the connection instead of pretending

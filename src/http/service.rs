@@ -9,6 +9,7 @@ use http::{HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 
+use crate::access_log::Access;
 use crate::config::{Limits, Timeouts};
 use crate::error::RequestError;
 use crate::http::body::ReplyBody;
@@ -16,9 +17,9 @@ use crate::http::guard::{ConnState, Verdict};
 use crate::http::static_files::{self, StaticMount};
 use crate::lifecycle::{Lifecycle, Retire};
 use crate::load::Load;
-use crate::log::{self, Access};
+use crate::log;
 use crate::python::{BodyChannel, Job, Reply};
-use crate::wsgi::environ::{self, ConnInfo, EnvironError, EnvironRules, latin1};
+use crate::wsgi::environ::{self, ConnInfo, EnvironError, EnvironRules};
 use crate::wsgi::input::InputError;
 
 /// Body chunks buffered between the connection and `wsgi.input`: enough to keep a reading app
@@ -84,7 +85,8 @@ pub async fn handle(
             Ok(response)
         }
         _ => {
-            let outcome = call(&shared, &conn, &state, req, &access.request_line).await;
+            let what = format!("{} {}", access.method, access.target);
+            let outcome = call(&shared, &conn, &state, req, &what).await;
             shared.lifecycle.served_one();
             outcome
         }
@@ -94,21 +96,27 @@ pub async fn handle(
         Err(e) => error_response(&e),
     };
     let status = response.status().as_u16();
+    let mut access = access;
+    let wanted = log::access_format().response_headers();
+    if !wanted.is_empty() {
+        access.response_headers = Access::pick(response.headers(), &wanted);
+    }
     Ok(response.map(|body| body.with_access(access, status, open)))
 }
 
 fn access_entry(req: &Request<Incoming>, conn: &ConnInfo) -> Access {
-    let header = |name| {
-        req.headers()
-            .get(name)
-            .map(|v: &HeaderValue| latin1(v.as_bytes()))
-            .unwrap_or_default()
-    };
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().to_string(), |pq| pq.as_str().to_owned());
     Access {
         remote: conn.remote.map(|a| a.ip().to_string()).unwrap_or_default(),
-        request_line: format!("{} {} {:?}", req.method(), req.uri(), req.version()),
-        referer: header(header::REFERER),
-        user_agent: header(header::USER_AGENT),
+        method: req.method().as_str().to_owned(),
+        target,
+        protocol: environ::protocol(req.version()),
+        started: std::time::Instant::now(),
+        request_headers: Access::pick(req.headers(), &log::access_format().request_headers()),
+        response_headers: Vec::new(),
     }
 }
 

@@ -170,7 +170,8 @@ fn split_mount<'a>(path: &'a str, mount: Option<&'a str>) -> Option<(&'a str, &'
     }
 }
 
-fn protocol(version: Version) -> &'static str {
+/// `HTTP/1.1` and so on, as SERVER_PROTOCOL spells it.
+pub fn protocol(version: Version) -> &'static str {
     match version {
         Version::HTTP_09 => "HTTP/0.9",
         Version::HTTP_10 => "HTTP/1.0",
