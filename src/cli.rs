@@ -198,6 +198,11 @@ pub struct RunArgs {
     )]
     pub statics: Vec<String>,
 
+    /// Development: reload the workers when a file under the app's directory or a --pythonpath
+    /// directory changes.
+    #[arg(long, env = "RWSGI_RELOAD")]
+    pub reload: bool,
+
     /// Accept a PROXY protocol header (HAProxy v1 or v2) at the start of each connection, from
     /// the peers in --forwarded-allow-ips; it sets REMOTE_ADDR and REMOTE_PORT.
     #[arg(long, env = "RWSGI_PROXY_PROTOCOL")]

@@ -256,6 +256,7 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     pub statics: Vec<StaticMount>,
     pub proxy_protocol: bool,
+    pub reload: bool,
     pub pid_file: Option<PathBuf>,
     pub access_log: AccessLog,
     pub access_log_format: String,
@@ -367,6 +368,7 @@ impl Config {
                 .collect::<Result<_, _>>()
                 .map_err(ConfigError::Static)?,
             proxy_protocol: args.proxy_protocol,
+            reload: args.reload,
             pid_file: args.pid.clone(),
             access_log,
             access_log_format: args.access_log_format.clone(),
@@ -449,6 +451,7 @@ impl Config {
             ),
         );
         line("proxy-protocol", self.proxy_protocol.to_string());
+        line("reload", self.reload.to_string());
         if let Some(pid) = &self.pid_file {
             line("pid", format!("{:?}", pid.display().to_string()));
         }

@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //!
-//! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`supervisor`] (master process:
+//! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`reload`] (`--reload`), [`supervisor`] (master process:
 //!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`sys`] (the
 //!   raw Unix calls), [`log`] (server and access logs), [`access_log`] (its line formats), [`lifecycle`] (why a worker retires).
 //! - HTTP (tokio + hyper, never Python): [`server`] (accept loop, graceful drain), [`http`]
@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod load;
 pub mod log;
 pub mod python;
+pub mod reload;
 pub mod server;
 pub mod supervisor;
 pub mod sys;

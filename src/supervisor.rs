@@ -29,6 +29,9 @@ const KILL_MARGIN: Duration = Duration::from_secs(5);
 /// How often the master wakes when no signal arrives.
 const TICK: Duration = Duration::from_secs(1);
 
+/// With --reload, how often it looks for changed files.
+const RELOAD_TICK: Duration = Duration::from_millis(250);
+
 fn bind(binds: &[Bind], backlog: i32) -> anyhow::Result<Vec<BoundListener>> {
     binds
         .iter()
@@ -328,10 +331,26 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
 }
 
 fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {
+    let mut watcher = if master.config.reload {
+        let roots = crate::worker::watched_dirs(master.config);
+        let w =
+            crate::reload::Watcher::new(&roots).context("--reload cannot watch the app's files")?;
+        log::info("Watching the app's files (--reload)");
+        Some(w)
+    } else {
+        None
+    };
     master.spawn_all(0..master.config.workers)?;
     log::info("Ready");
     loop {
-        let signal = sys::wait_signal(&sys::MASTER_SIGNALS, TICK).context("waiting for signals")?;
+        let tick = if watcher.is_some() { RELOAD_TICK } else { TICK };
+        let signal = sys::wait_signal(&sys::MASTER_SIGNALS, tick).context("waiting for signals")?;
+        if let Some(changed) = watcher.as_mut().and_then(crate::reload::Watcher::changed) {
+            log::info(&format!("{} changed", changed.display()));
+            master.reload();
+            // Changes made while the new workers loaded are already in the new code.
+            let _ = watcher.as_mut().and_then(crate::reload::Watcher::changed);
+        }
         match signal {
             Some(libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {
                 log::info("Shutting down: waiting for requests in flight");

@@ -137,6 +137,16 @@ async fn watch_timeouts(shared: Arc<Shared>) {
     }
 }
 
+/// The directories `--reload` watches: the app's own (or, for a module, the current one) and
+/// the --pythonpath ones.
+pub fn watched_dirs(config: &Config) -> Vec<std::path::PathBuf> {
+    app_settings(config)
+        .sys_path
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .collect()
+}
+
 /// The app's sys.path: its own directory (or, for a module, the current one) then --pythonpath.
 fn app_settings(config: &Config) -> AppSettings {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());

@@ -431,3 +431,29 @@ fn access_log_format_and_json_logs() {
         );
     }
 }
+
+#[test]
+fn reload_on_file_change() {
+    let dir = TempDir::new("reload");
+    let app = dir.path().join("app.py");
+    let write_app = |word: &str| {
+        std::fs::write(
+            &app,
+            format!(
+                "def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{word}']\n"
+            ),
+        )
+        .expect("write app");
+    };
+    write_app("one");
+    let server = Server::start(&[&app.to_string_lossy(), "--reload"]);
+    assert_eq!(server.get("/").text(), "one");
+    write_app("two!");
+    assert!(
+        server.wait_log("Reload done", Duration::from_secs(30)),
+        "{}",
+        server.log_text()
+    );
+    assert_eq!(server.get("/").text(), "two!");
+    assert!(server.log_contains("app.py changed"));
+}
