@@ -206,9 +206,12 @@ fn load(vm: &VirtualMachine, settings: &AppSettings) -> Result<Loaded, LoadError
 
 fn run(vm: &VirtualMachine, loaded: &Loaded, job: Job) {
     let outcome: PyResult<()> = (|| {
-        let input = native::new_input(ChannelSource::new(job.body), vm);
+        let input = match job.body {
+            Some(body) => native::new_input(ChannelSource::new(Some(body)), vm).into(),
+            None => loaded.consts.empty_input.clone(),
+        };
         let reply = native::new_reply(job.reply, vm);
-        let environ = convert::environ(vm, &job.environ, &loaded.consts, input.into())?;
+        let environ = convert::environ(vm, &job.environ, &loaded.consts, input)?;
         loaded
             .handle
             .call((loaded.app.clone(), environ, reply), vm)

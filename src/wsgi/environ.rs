@@ -21,6 +21,25 @@ pub struct ConnInfo {
     pub scheme: &'static str,
 }
 
+/// Every fixed key `build` may use, so the Python side can create their string objects once.
+pub const FIXED_KEYS: &[&str] = &[
+    "REQUEST_METHOD",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REQUEST_URI",
+    "RAW_URI",
+    "SERVER_PROTOCOL",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "HTTP_HOST",
+    "wsgi.url_scheme",
+];
+
 /// The environ's string variables, in insertion order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Environ {
