@@ -208,6 +208,11 @@ pub struct RunArgs {
     #[arg(long, env = "RWSGI_PROXY_PROTOCOL")]
     pub proxy_protocol: bool,
 
+    /// Serve Prometheus metrics (requests by status class, a latency histogram, requests in
+    /// flight, worker restarts) at http://HOST:PORT/metrics, totals over all workers.
+    #[arg(long, value_name = "HOST:PORT", env = "RWSGI_METRICS")]
+    pub metrics: Option<String>,
+
     /// Write the master's process id to this file (removed at exit).
     #[arg(long, value_name = "FILE", env = "RWSGI_PID")]
     pub pid: Option<PathBuf>,

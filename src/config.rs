@@ -257,6 +257,7 @@ pub struct Config {
     pub statics: Vec<StaticMount>,
     pub proxy_protocol: bool,
     pub reload: bool,
+    pub metrics: Option<SocketAddr>,
     pub pid_file: Option<PathBuf>,
     pub access_log: AccessLog,
     pub access_log_format: String,
@@ -369,6 +370,16 @@ impl Config {
                 .map_err(ConfigError::Static)?,
             proxy_protocol: args.proxy_protocol,
             reload: args.reload,
+            metrics: match args.metrics.as_deref().map(Bind::parse).transpose()? {
+                Some(Bind::Tcp(addr)) => Some(addr),
+                Some(Bind::Unix(_)) => {
+                    return Err(ConfigError::Bind(
+                        args.metrics.clone().unwrap_or_default(),
+                        "--metrics needs HOST:PORT".to_owned(),
+                    ));
+                }
+                None => None,
+            },
             pid_file: args.pid.clone(),
             access_log,
             access_log_format: args.access_log_format.clone(),
@@ -452,6 +463,9 @@ impl Config {
         );
         line("proxy-protocol", self.proxy_protocol.to_string());
         line("reload", self.reload.to_string());
+        if let Some(addr) = self.metrics {
+            line("metrics", format!("{:?}", addr.to_string()));
+        }
         if let Some(pid) = &self.pid_file {
             line("pid", format!("{:?}", pid.display().to_string()));
         }

@@ -5,7 +5,7 @@
 //!
 //! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`reload`] (`--reload`), [`supervisor`] (master process:
 //!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`sys`] (the
-//!   raw Unix calls), [`log`] (server and access logs), [`access_log`] (its line formats), [`lifecycle`] (why a worker retires).
+//!   raw Unix calls), [`log`] (server and access logs), [`metrics`] (the shared Prometheus counters), [`access_log`] (its line formats), [`lifecycle`] (why a worker retires).
 //! - HTTP (tokio + hyper, never Python): [`server`] (accept loop, graceful drain), [`http`]
 //!   (request → job, reply → response), [`load`] (admission by free
 //!   Python threads), [`error`] (failures that never reach the app).
@@ -22,6 +22,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod load;
 pub mod log;
+pub mod metrics;
 pub mod python;
 pub mod reload;
 pub mod server;

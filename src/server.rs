@@ -102,6 +102,7 @@ fn builder(timeouts: &Timeouts) -> http1::Builder {
 /// Serve on `listeners` until `shutdown` completes, then drain.
 pub async fn run(
     listeners: Vec<Listener>,
+    metrics: Option<tokio::net::TcpListener>,
     shared: Arc<Shared>,
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
@@ -145,6 +146,19 @@ pub async fn run(
             }
         });
     }
+    if let Some(listener) = metrics {
+        let mut stop = stop_rx.clone();
+        accept_loops.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    accepted = listener.accept() => if let Ok((stream, _)) = accepted {
+                        tokio::spawn(serve_metrics(stream));
+                    },
+                }
+            }
+        });
+    }
     shutdown.await;
     let _ = stop_tx.send(true);
     while accept_loops.join_next().await.is_some() {}
@@ -157,6 +171,30 @@ pub async fn run(
     {
         log::warning("requests still running after the graceful timeout were cut off");
     }
+}
+
+/// One connection to the `--metrics` listener: `GET /metrics` only.
+async fn serve_metrics(stream: tokio::net::TcpStream) {
+    let svc = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+        let (status, body) = if req.uri().path() == "/metrics" {
+            (http::StatusCode::OK, crate::metrics::render())
+        } else {
+            (http::StatusCode::NOT_FOUND, "Not Found\n".to_owned())
+        };
+        let mut response =
+            hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
+        Ok::<_, std::convert::Infallible>(response)
+    });
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .serve_connection(TokioIo::new(stream), svc)
+        .await;
 }
 
 fn serve(

@@ -132,6 +132,8 @@ fn describe(listener: &BoundListener) -> String {
 struct Master<'a> {
     config: &'a Config,
     listeners: Vec<BoundListener>,
+    /// `--metrics`' listener, served by the workers.
+    metrics: Option<std::net::TcpListener>,
     /// Live workers: pid → worker number.
     workers: HashMap<libc::pid_t, usize>,
 }
@@ -143,7 +145,7 @@ impl Master<'_> {
         match sys::fork().context("cannot fork a worker process")? {
             Forked::Child => {
                 drop(reader);
-                let code = worker::run(self.config, &self.listeners, writer);
+                let code = worker::run(self.config, &self.listeners, self.metrics.as_ref(), writer);
                 std::process::exit(code);
             }
             Forked::Parent(pid) => {
@@ -230,6 +232,7 @@ impl Master<'_> {
             let Some(number) = self.workers.remove(&pid) else {
                 continue;
             };
+            crate::metrics::restarted();
             match status {
                 ExitStatus::Code(worker::BOOT_ERROR) => {
                     bail!("worker {number} (pid {pid}) could not load the app; stopping");
@@ -320,8 +323,22 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         config.threads,
         if config.threads == 1 { "" } else { "s" },
     ));
+    let metrics = match config.metrics {
+        Some(addr) => {
+            crate::metrics::enable().context("cannot map the shared metrics counters")?;
+            let l = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen for --metrics on {addr}"))?;
+            l.set_nonblocking(true)?;
+            if let Ok(local) = l.local_addr() {
+                log::info(&format!("Metrics at: http://{local}/metrics"));
+            }
+            Some(l)
+        }
+        None => None,
+    };
     let mut master = Master {
         config,
+        metrics,
         listeners,
         workers: HashMap::new(),
     };

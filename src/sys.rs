@@ -14,6 +14,29 @@ pub const MASTER_SIGNALS: [libc::c_int; 5] = [
     libc::SIGQUIT,
 ];
 
+/// A zeroed `T` in anonymous memory shared with every process forked afterwards. `T` must be
+/// valid when all-zero and hold only atomics (it is never freed).
+pub fn shared_zeroed<T>() -> io::Result<&'static T> {
+    let len = std::mem::size_of::<T>().max(1);
+    // SAFETY: a fresh anonymous shared mapping; the kernel zero-fills it, page-aligned.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the mapping is large enough, aligned to a page (enough for any T here), zeroed
+    // (valid for the atomics the callers use) and never unmapped.
+    Ok(unsafe { &*ptr.cast::<T>() })
+}
+
 /// The first descriptor systemd passes to a socket-activated service.
 pub const SD_LISTEN_FDS_START: RawFd = 3;
 

@@ -34,7 +34,12 @@ const TIMEOUT_CHECK: Duration = Duration::from_secs(1);
 pub const BOOT_OK: &str = "ok";
 
 /// Run the worker; returns its exit status.
-pub fn run(config: &Config, listeners: &[BoundListener], mut boot: std::io::PipeWriter) -> i32 {
+pub fn run(
+    config: &Config,
+    listeners: &[BoundListener],
+    metrics: Option<&std::net::TcpListener>,
+    mut boot: std::io::PipeWriter,
+) -> i32 {
     if let Err(e) = sys::unblock_signals(&sys::MASTER_SIGNALS) {
         log::error(&format!("worker cannot unblock signals: {e}"));
         return 1;
@@ -100,7 +105,16 @@ pub fn run(config: &Config, listeners: &[BoundListener], mut boot: std::io::Pipe
                 () = lifecycle.retired() => {}
             }
         };
-        server::run(listeners, Arc::clone(&shared), settings, stop).await;
+        let metrics =
+            match metrics.map(|l| l.try_clone().and_then(tokio::net::TcpListener::from_std)) {
+                Some(Ok(l)) => Some(l),
+                Some(Err(e)) => {
+                    log::error(&format!("worker cannot use the metrics socket: {e}"));
+                    None
+                }
+                None => None,
+            };
+        server::run(listeners, metrics, Arc::clone(&shared), settings, stop).await;
         watchdog.abort();
         0
     });

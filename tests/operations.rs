@@ -457,3 +457,53 @@ fn reload_on_file_change() {
     assert_eq!(server.get("/").text(), "two!");
     assert!(server.log_contains("app.py changed"));
 }
+
+#[test]
+fn prometheus_metrics_over_all_workers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let server = Server::start(&[
+        &app(),
+        "--workers",
+        "2",
+        "--metrics",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    for target in ["/pid", "/pid", "/raises", "/nope"] {
+        server.get(target);
+    }
+    server.raw(b"GET /exit_worker HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(server.wait_log("starting a new one", Duration::from_secs(10)));
+    let scrape = || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("write");
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        parse_one(&raw).text()
+    };
+    let metric = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse().unwrap_or(0)))
+            .unwrap_or_else(|| panic!("{name} missing in:\n{text}"))
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let text = scrape();
+            metric(&text, "rwsgi_requests_total{status=\"2xx\"}") >= 2
+                && metric(&text, "rwsgi_requests_total{status=\"5xx\"}") >= 1
+                && metric(&text, "rwsgi_requests_total{status=\"4xx\"}") >= 1
+                && metric(&text, "rwsgi_worker_restarts_total") >= 1
+        }),
+        "{}",
+        scrape()
+    );
+    let text = scrape();
+    assert!(
+        metric(&text, "rwsgi_request_duration_seconds_bucket{le=\"+Inf\"}") >= 4,
+        "{text}"
+    );
+    assert!(text.contains("rwsgi_requests_in_flight"), "{text}");
+}

@@ -40,6 +40,8 @@ pub struct ReplyBody {
     open: Option<OpenRequest>,
     /// A file part being sent with sendfile(2).
     file: Option<FilePart>,
+    /// Counts the request in flight for `--metrics` until the body is done.
+    gauge: Option<crate::metrics::InFlight>,
 }
 
 /// What is left of a zero-copy file part.
@@ -61,6 +63,7 @@ impl ReplyBody {
             aborting: false,
             open: None,
             file: None,
+            gauge: None,
         }
     }
 
@@ -79,6 +82,7 @@ impl ReplyBody {
             aborting: false,
             open: None,
             file: None,
+            gauge: None,
         }
     }
 
@@ -124,10 +128,17 @@ impl ReplyBody {
         Some(Ok(zero_copy::placeholder(n as usize)))
     }
 
-    /// Log the request, and close it on its connection, when the body is dropped.
-    pub fn with_access(mut self, access: Access, status: u16, open: OpenRequest) -> Self {
+    /// Log the request, count it, and close it on its connection, when the body is dropped.
+    pub fn with_access(
+        mut self,
+        access: Access,
+        status: u16,
+        open: OpenRequest,
+        gauge: crate::metrics::InFlight,
+    ) -> Self {
         self.access = Some((access, status));
         self.open = Some(open);
+        self.gauge = Some(gauge);
         self
     }
 
@@ -229,6 +240,7 @@ impl Body for ReplyBody {
 impl Drop for ReplyBody {
     fn drop(&mut self) {
         if let Some((access, status)) = self.access.take() {
+            crate::metrics::finished(status, access.started.elapsed());
             log::access(&access, status, self.sent);
         }
     }

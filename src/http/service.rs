@@ -70,6 +70,7 @@ pub async fn handle(
         None => conn,
     };
     let access = access_entry(&req, &conn);
+    let gauge = crate::metrics::InFlight::start();
     // The guard queued one verdict per head it passed on, in order.
     let (verdict, open) = state.next();
     let outcome = match verdict {
@@ -101,7 +102,7 @@ pub async fn handle(
     if !wanted.is_empty() {
         access.response_headers = Access::pick(response.headers(), &wanted);
     }
-    Ok(response.map(|body| body.with_access(access, status, open)))
+    Ok(response.map(|body| body.with_access(access, status, open, gauge)))
 }
 
 fn access_entry(req: &Request<Incoming>, conn: &ConnInfo) -> Access {
