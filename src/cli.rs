@@ -203,6 +203,19 @@ pub struct RunArgs {
     #[arg(long, env = "RWSGI_RELOAD")]
     pub reload: bool,
 
+    /// PEM certificate chain: serve HTTPS on every TCP bind, with HTTP/2 offered by ALPN.
+    /// Needs --keyfile.
+    #[arg(long, value_name = "FILE", env = "RWSGI_CERTFILE")]
+    pub certfile: Option<PathBuf>,
+
+    /// PEM private key of --certfile.
+    #[arg(long, value_name = "FILE", env = "RWSGI_KEYFILE")]
+    pub keyfile: Option<PathBuf>,
+
+    /// PEM CA certificates: require client certificates signed by one of them.
+    #[arg(long, value_name = "FILE", env = "RWSGI_CA_CERTS")]
+    pub ca_certs: Option<PathBuf>,
+
     /// Accept a PROXY protocol header (HAProxy v1 or v2) at the start of each connection, from
     /// the peers in --forwarded-allow-ips; it sets REMOTE_ADDR and REMOTE_PORT.
     #[arg(long, env = "RWSGI_PROXY_PROTOCOL")]

@@ -84,6 +84,8 @@ pub enum ConfigError {
     AccessLogFormat(String),
     #[error("bad --log-format `{0}`: use text or json")]
     LogFormat(String),
+    #[error("--certfile and --keyfile go together (and --ca-certs needs both)")]
+    Tls,
 }
 
 /// Which Python object to serve.
@@ -258,6 +260,7 @@ pub struct Config {
     pub proxy_protocol: bool,
     pub reload: bool,
     pub metrics: Option<SocketAddr>,
+    pub tls: Option<crate::tls::TlsFiles>,
     pub pid_file: Option<PathBuf>,
     pub access_log: AccessLog,
     pub access_log_format: String,
@@ -370,6 +373,15 @@ impl Config {
                 .map_err(ConfigError::Static)?,
             proxy_protocol: args.proxy_protocol,
             reload: args.reload,
+            tls: match (&args.certfile, &args.keyfile) {
+                (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: args.ca_certs.clone(),
+                }),
+                (None, None) if args.ca_certs.is_none() => None,
+                _ => return Err(ConfigError::Tls),
+            },
             metrics: match args.metrics.as_deref().map(Bind::parse).transpose()? {
                 Some(Bind::Tcp(addr)) => Some(addr),
                 Some(Bind::Unix(_)) => {
@@ -463,6 +475,13 @@ impl Config {
         );
         line("proxy-protocol", self.proxy_protocol.to_string());
         line("reload", self.reload.to_string());
+        if let Some(tls) = &self.tls {
+            line("certfile", format!("{:?}", tls.cert.display().to_string()));
+            line("keyfile", format!("{:?}", tls.key.display().to_string()));
+            if let Some(ca) = &tls.client_ca {
+                line("ca-certs", format!("{:?}", ca.display().to_string()));
+            }
+        }
         if let Some(addr) = self.metrics {
             line("metrics", format!("{:?}", addr.to_string()));
         }

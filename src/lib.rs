@@ -4,7 +4,7 @@
 //! # Layout
 //!
 //! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`reload`] (`--reload`), [`supervisor`] (master process:
-//!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`sys`] (the
+//!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`tls`] (rustls configuration), [`sys`] (the
 //!   raw Unix calls), [`log`] (server and access logs), [`metrics`] (the shared Prometheus counters), [`access_log`] (its line formats), [`lifecycle`] (why a worker retires).
 //! - HTTP (tokio + hyper, never Python): [`server`] (accept loop, graceful drain), [`http`]
 //!   (request → job, reply → response), [`load`] (admission by free
@@ -28,5 +28,6 @@ pub mod reload;
 pub mod server;
 pub mod supervisor;
 pub mod sys;
+pub mod tls;
 pub mod worker;
 pub mod wsgi;

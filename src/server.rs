@@ -1,15 +1,16 @@
-//! The accept loop of one worker: hyper HTTP/1.1 connections on the listeners the master bound,
-//! and the graceful drain when the worker is told to stop (no new connections; requests in
+//! The accept loop of one worker: hyper connections on the listeners the master bound (HTTP/1.1
+//! through the framing guard; HTTP/2 over TLS by ALPN or as h2c with prior knowledge), and the
+//! graceful drain when the worker is told to stop (no new connections; requests in
 //! flight finish; idle keep-alive connections close).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -65,13 +66,15 @@ enum Connection {
 }
 
 /// How a worker serves connections.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServerSettings {
     pub limits: Limits,
     pub timeouts: Timeouts,
     pub max_connections: usize,
     /// Accept a PROXY protocol header at the start of each connection.
     pub proxy_protocol: bool,
+    /// TLS on every TCP listener (`--certfile`), with ALPN offering h2.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// The hyper settings, each on purpose.
@@ -109,12 +112,14 @@ pub async fn run(
 ) {
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let settings = Arc::new(settings);
     let connections = Arc::new(Semaphore::new(settings.max_connections));
     let mut accept_loops = tokio::task::JoinSet::new();
     for listener in listeners {
         let shared = Arc::clone(&shared);
         let graceful = Arc::clone(&graceful);
         let connections = Arc::clone(&connections);
+        let settings = Arc::clone(&settings);
         let mut stop = stop_rx.clone();
         accept_loops.spawn(async move {
             loop {
@@ -197,47 +202,110 @@ async fn serve_metrics(stream: tokio::net::TcpStream) {
         .await;
 }
 
+/// What a connection's task needs from its worker.
+struct Context {
+    shared: Arc<Shared>,
+    settings: Arc<ServerSettings>,
+    watcher: Watcher,
+    permit: OwnedSemaphorePermit,
+}
+
+/// The HTTP/2 connection preface (RFC 9113 §3.4): a client speaking h2c with prior knowledge
+/// opens with it.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether a plain TCP connection opens with the HTTP/2 preface (looked at without consuming
+/// it, bounded by the header timeout).
+async fn is_h2c(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
+    let look = async {
+        let mut buf = [0u8; H2_PREFACE.len()];
+        loop {
+            if stream.readable().await.is_err() {
+                return false;
+            }
+            let n = match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => n,
+            };
+            if buf[..n] != H2_PREFACE[..n] {
+                return false;
+            }
+            if n == H2_PREFACE.len() {
+                return true;
+            }
+            // A partial match: wait for more bytes.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(timeout, look).await.unwrap_or(false)
+}
+
 fn serve(
     conn: Connection,
-    info: ConnInfo,
+    mut info: ConnInfo,
     shared: &Arc<Shared>,
-    settings: &ServerSettings,
+    settings: &Arc<ServerSettings>,
     graceful: &GracefulShutdown,
     permit: OwnedSemaphorePermit,
 ) {
-    match conn {
-        Connection::Tcp(stream) => {
-            spawn_connection(stream, info, shared, settings, graceful, permit)
+    let cx = Context {
+        shared: Arc::clone(shared),
+        settings: Arc::clone(settings),
+        watcher: graceful.watcher(),
+        permit,
+    };
+    tokio::spawn(async move {
+        let header = cx.settings.timeouts.header;
+        match conn {
+            Connection::Tcp(stream) => match cx.settings.tls.clone() {
+                Some(tls) => {
+                    let accept = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
+                    let Ok(Ok(stream)) = tokio::time::timeout(header, accept).await else {
+                        return;
+                    };
+                    info.scheme = "https";
+                    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        serve_h2(stream, info, cx).await;
+                    } else {
+                        serve_h1(stream, info, cx, false).await;
+                    }
+                }
+                None if is_h2c(&stream, header).await => serve_h2(stream, info, cx).await,
+                None => serve_h1(stream, info, cx, true).await,
+            },
+            Connection::Unix(stream) => serve_h1(stream, info, cx, true).await,
         }
-        Connection::Unix(stream) => {
-            spawn_connection(stream, info, shared, settings, graceful, permit)
-        }
-    }
+    });
 }
 
-fn spawn_connection<S>(
-    stream: S,
-    info: ConnInfo,
-    shared: &Arc<Shared>,
-    settings: &ServerSettings,
-    graceful: &GracefulShutdown,
-    permit: OwnedSemaphorePermit,
-) where
+/// The per-connection state, holding a worker slot until the first request is queued.
+fn connection_state(shared: &Shared, zero_copy: bool) -> Arc<ConnState> {
+    let state = Arc::new(ConnState::new(zero_copy));
+    state.hold(shared.load.reserve());
+    // A connection that sends nothing quickly gives its slot back, so idle clients cannot keep
+    // a worker from accepting.
+    let held = Arc::clone(&state);
+    tokio::spawn(async move {
+        tokio::time::sleep(RESERVATION_GRACE).await;
+        held.release();
+    });
+    state
+}
+
+/// HTTP/1.x through the framing guard. `zero_copy`: the transport is a plain socket that
+/// sendfile(2) can write to.
+async fn serve_h1<S>(stream: S, info: ConnInfo, cx: Context, zero_copy: bool)
+where
     S: AsyncRead + AsyncWrite + ZeroCopy + Unpin + Send + 'static,
 {
-    let shared = Arc::clone(shared);
+    let Context {
+        shared,
+        settings,
+        watcher,
+        permit,
+    } = cx;
     let info = Arc::new(info);
-    let state = Arc::new(ConnState::default());
-    state.hold(shared.load.reserve());
-    {
-        // A connection that sends nothing quickly gives its slot back, so idle clients cannot
-        // keep a worker from accepting.
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            tokio::time::sleep(RESERVATION_GRACE).await;
-            state.release();
-        });
-    }
+    let state = connection_state(&shared, zero_copy);
     let proxy = settings.proxy_protocol.then(|| {
         // Unix-socket peers are local, as trusted as 127.0.0.1.
         info.remote
@@ -259,10 +327,48 @@ fn spawn_connection<S>(
         )
     });
     let conn = builder(&settings.timeouts).serve_connection(TokioIo::new(io), svc);
-    let conn = graceful.watch(conn);
-    tokio::spawn(async move {
-        // Per-connection errors (client gone, malformed request) end that connection only.
-        let _ = conn.await;
-        drop(permit);
+    // Per-connection errors (client gone, malformed request) end that connection only.
+    let _ = watcher.watch(conn).await;
+    drop(permit);
+}
+
+/// HTTP/2 (over TLS with ALPN `h2`, or h2c with prior knowledge). hyper's h2 framing needs no
+/// guard: there is no request smuggling through HTTP/1 framing to stop.
+async fn serve_h2<S>(stream: S, info: ConnInfo, cx: Context)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Context {
+        shared,
+        settings,
+        watcher,
+        permit,
+    } = cx;
+    let info = Arc::new(info);
+    let state = connection_state(&shared, false);
+    let svc = service_fn(move |req| {
+        service::handle(
+            Arc::clone(&shared),
+            Arc::clone(&info),
+            Arc::clone(&state),
+            req,
+        )
     });
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(settings.timeouts.keep_alive))
+        .max_header_list_size(
+            u32::try_from(
+                settings
+                    .limits
+                    .field_size
+                    .saturating_mul(settings.limits.fields),
+            )
+            .unwrap_or(u32::MAX)
+            .min(1 << 20),
+        );
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    let _ = watcher.watch(conn).await;
+    drop(permit);
 }

@@ -116,9 +116,10 @@ fn remove_stale_socket(path: &std::path::Path) {
     }
 }
 
-fn describe(listener: &BoundListener) -> String {
+fn describe(listener: &BoundListener, tls: bool) -> String {
     match listener {
         BoundListener::Tcp(l) => match l.local_addr() {
+            Ok(addr) if tls => format!("https://{addr}"),
             Ok(addr) => format!("http://{addr}"),
             Err(_) => "a TCP socket".to_owned(),
         },
@@ -134,6 +135,8 @@ struct Master<'a> {
     listeners: Vec<BoundListener>,
     /// `--metrics`' listener, served by the workers.
     metrics: Option<std::net::TcpListener>,
+    /// The TLS configuration, built once before the workers fork.
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// Live workers: pid → worker number.
     workers: HashMap<libc::pid_t, usize>,
 }
@@ -145,7 +148,13 @@ impl Master<'_> {
         match sys::fork().context("cannot fork a worker process")? {
             Forked::Child => {
                 drop(reader);
-                let code = worker::run(self.config, &self.listeners, self.metrics.as_ref(), writer);
+                let code = worker::run(
+                    self.config,
+                    &self.listeners,
+                    self.metrics.as_ref(),
+                    self.tls.clone(),
+                    writer,
+                );
                 std::process::exit(code);
             }
             Forked::Parent(pid) => {
@@ -309,7 +318,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     for listener in &listeners {
         log::info(&format!(
             "Listening at: {} ({})",
-            describe(listener),
+            describe(listener, config.tls.is_some()),
             std::process::id()
         ));
     }
@@ -336,9 +345,16 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let tls = config
+        .tls
+        .as_ref()
+        .map(crate::tls::server_config)
+        .transpose()
+        .context("cannot set up TLS")?;
     let mut master = Master {
         config,
         metrics,
+        tls,
         listeners,
         workers: HashMap::new(),
     };

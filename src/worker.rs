@@ -38,6 +38,7 @@ pub fn run(
     config: &Config,
     listeners: &[BoundListener],
     metrics: Option<&std::net::TcpListener>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     mut boot: std::io::PipeWriter,
 ) -> i32 {
     if let Err(e) = sys::unblock_signals(&sys::MASTER_SIGNALS) {
@@ -97,6 +98,7 @@ pub fn run(
             timeouts: config.timeouts,
             max_connections: config.max_connections,
             proxy_protocol: config.proxy_protocol,
+            tls,
         };
         let watchdog = tokio::spawn(watch_timeouts(Arc::clone(&shared)));
         let stop = async {

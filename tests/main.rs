@@ -13,3 +13,4 @@ mod operations;
 mod pep3333;
 mod process;
 mod static_files;
+mod tls;

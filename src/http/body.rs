@@ -44,6 +44,9 @@ pub struct ReplyBody {
     gauge: Option<crate::metrics::InFlight>,
 }
 
+/// Bytes read per frame when a file cannot go out with sendfile (TLS, HTTP/2).
+const READ_CHUNK: u64 = 256 * 1024;
+
 /// What is left of a zero-copy file part.
 struct FilePart {
     file: Arc<File>,
@@ -112,20 +115,38 @@ impl ReplyBody {
             }
             return None;
         }
-        // Without the connection's segment queue there is no one to send the file: fail rather
-        // than let the placeholder through.
         let Some(open) = &self.open else {
             self.file = None;
             return Some(Err(BodyError::Aborted));
         };
-        open.segments().push(&part.file, part.offset, n);
-        part.offset += n;
-        part.left -= n;
-        self.sent += n;
+        let frame = match open.segments() {
+            Some(segments) => {
+                segments.push(&part.file, part.offset, n);
+                Some(zero_copy::placeholder(n as usize))
+            }
+            // TLS or HTTP/2: the bytes pass through user space, read from the page cache in
+            // bounded pieces. A short read means the file shrank: cut, never pad.
+            None => {
+                use std::os::fd::AsRawFd;
+                let want = n.min(READ_CHUNK) as usize;
+                crate::sys::pread(part.file.as_raw_fd(), want, part.offset)
+                    .ok()
+                    .filter(|data| !data.is_empty())
+                    .map(Bytes::from)
+            }
+        };
+        let Some(frame) = frame else {
+            self.file = None;
+            return Some(Err(BodyError::Aborted));
+        };
+        let len = frame.len() as u64;
+        part.offset += len;
+        part.left -= len;
+        self.sent += len;
         if let Some(remaining) = self.remaining.as_mut() {
-            *remaining -= n;
+            *remaining -= len;
         }
-        Some(Ok(zero_copy::placeholder(n as usize)))
+        Some(Ok(frame))
     }
 
     /// Log the request, count it, and close it on its connection, when the body is dropped.

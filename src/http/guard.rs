@@ -77,9 +77,19 @@ pub struct ConnState {
     segments: Segments,
     /// The client's address as a PROXY protocol header gave it.
     peer: Mutex<Option<std::net::SocketAddr>>,
+    /// File bodies may use sendfile(2) (plain TCP or Unix socket, HTTP/1).
+    zero_copy: bool,
 }
 
 impl ConnState {
+    /// `zero_copy`: the connection is a plain socket that sendfile(2) can write to.
+    pub fn new(zero_copy: bool) -> Self {
+        Self {
+            zero_copy,
+            ..Self::default()
+        }
+    }
+
     /// The verdict on the next request hyper hands the service, and the token that keeps it
     /// counted as open until the response is done.
     pub fn next(self: &Arc<Self>) -> (Option<Verdict>, OpenRequest) {
@@ -132,9 +142,10 @@ impl ConnState {
 pub struct OpenRequest(Arc<ConnState>);
 
 impl OpenRequest {
-    /// Where this connection's zero-copy bodies register their file segments.
-    pub fn segments(&self) -> &Segments {
-        &self.0.segments
+    /// Where this connection's zero-copy bodies register their file segments; `None` when
+    /// the transport cannot take sendfile(2) (TLS, HTTP/2).
+    pub fn segments(&self) -> Option<&Segments> {
+        self.0.zero_copy.then_some(&self.0.segments)
     }
 }
 

@@ -133,6 +133,23 @@ macro_rules! zero_copy_for {
 zero_copy_for!(tokio::net::TcpStream);
 zero_copy_for!(tokio::net::UnixStream);
 
+/// TLS encrypts in user space, so no sendfile: file bodies on TLS connections read the file
+/// instead (`ConnState` says so), and this is never reached.
+impl<S> ZeroCopy for tokio_rustls::server::TlsStream<S> {
+    fn poll_send_file(
+        &self,
+        _cx: &mut Context<'_>,
+        _file: RawFd,
+        _offset: &mut u64,
+        _count: usize,
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "sendfile over TLS",
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,7 +99,10 @@ impl Server {
 
     fn find_port(&self) -> Option<u16> {
         self.log.lock().expect("log lock").iter().find_map(|line| {
-            let rest = line.split("Listening at: http://127.0.0.1:").nth(1)?;
+            let rest = line
+                .split("Listening at: http://127.0.0.1:")
+                .nth(1)
+                .or_else(|| line.split("Listening at: https://127.0.0.1:").nth(1))?;
             rest.split(' ').next()?.parse().ok()
         })
     }

@@ -1,0 +1,251 @@
+//! TLS and HTTP/2: HTTPS with rustls (certificates made by the openssl CLI for the test),
+//! HTTP/2 by ALPN, h2c with prior knowledge, client certificates, and file bodies over TLS.
+//! curl is the client: it speaks all of these.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{Server, TempDir, fixture};
+
+fn openssl(args: &[&str], dir: &Path) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("this test needs the openssl CLI");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1 signed by it, and a client certificate.
+fn certificates(dir: &Path) {
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=rwsgi test CA",
+        ],
+        dir,
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        dir,
+    );
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+        dir,
+    );
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("ext");
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+            "-subj",
+            "/CN=client",
+        ],
+        dir,
+    );
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "client.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "client.ext",
+        ],
+        dir,
+    );
+}
+
+/// curl's body and exit status.
+fn curl(args: &[&str]) -> (bool, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("this test needs curl");
+    (out.status.success(), out.stdout)
+}
+
+fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
+}
+
+#[test]
+fn https_http2_and_files_over_tls() {
+    let dir = TempDir::new("tls");
+    certificates(dir.path());
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let server = Server::start(&[
+        &fixture("behaviour.py"),
+        "--certfile",
+        &p("server.pem"),
+        "--keyfile",
+        &p("server.key"),
+    ]);
+    assert!(server.log_contains("Listening at: https://127.0.0.1:"));
+    let url = |path: &str| format!("https://127.0.0.1:{}{path}", server.port);
+    let (ok, body) = curl(&["--cacert", &p("ca.pem"), "--http1.1", &url("/env")]);
+    assert!(ok, "{}", server.log_text());
+    let env = json(&body);
+    assert_eq!(env["wsgi.url_scheme"], "https");
+    assert_eq!(env["SERVER_PROTOCOL"], "HTTP/1.1");
+    let (ok, body) = curl(&["--cacert", &p("ca.pem"), "--http2", &url("/env?x=1")]);
+    assert!(ok);
+    let env = json(&body);
+    assert_eq!(env["SERVER_PROTOCOL"], "HTTP/2");
+    assert_eq!(env["wsgi.url_scheme"], "https");
+    assert_eq!(env["QUERY_STRING"], "x=1");
+    // A POST body over HTTP/2.
+    let (ok, body) = curl(&[
+        "--cacert",
+        &p("ca.pem"),
+        "--http2",
+        "--data-binary",
+        "hello h2",
+        &url("/read"),
+    ]);
+    assert!(ok);
+    assert_eq!(json(&body)["pieces"][0], "hello h2");
+    // wsgi.file_wrapper over TLS cannot use sendfile: the bytes must still be exact.
+    let data: Vec<u8> = (0..700_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(dir.path().join("data.bin"), &data).expect("data");
+    for proto in ["--http1.1", "--http2"] {
+        let (ok, body) = curl(&[
+            "--cacert",
+            &p("ca.pem"),
+            proto,
+            &url(&format!("/file?path={}", p("data.bin"))),
+        ]);
+        assert!(ok && body == data, "{proto}: {} bytes", body.len());
+    }
+}
+
+#[test]
+fn h2c_with_prior_knowledge() {
+    let server = Server::start(&[&fixture("behaviour.py")]);
+    let (ok, body) = curl(&[
+        "--http2-prior-knowledge",
+        &format!("http://127.0.0.1:{}/env", server.port),
+    ]);
+    assert!(ok, "{}", server.log_text());
+    let env = json(&body);
+    assert_eq!(env["SERVER_PROTOCOL"], "HTTP/2");
+    assert_eq!(env["wsgi.url_scheme"], "http");
+    // HTTP/1.1 on the same listener still works.
+    assert_eq!(server.get("/pid").status, 200);
+}
+
+#[test]
+fn client_certificates_are_required_with_ca_certs() {
+    let dir = TempDir::new("mtls");
+    certificates(dir.path());
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let server = Server::start(&[
+        &fixture("behaviour.py"),
+        "--certfile",
+        &p("server.pem"),
+        "--keyfile",
+        &p("server.key"),
+        "--ca-certs",
+        &p("ca.pem"),
+    ]);
+    let url = format!("https://127.0.0.1:{}/pid", server.port);
+    let (ok, _) = curl(&["--cacert", &p("ca.pem"), &url]);
+    assert!(!ok, "a client without a certificate got through");
+    let (ok, body) = curl(&[
+        "--cacert",
+        &p("ca.pem"),
+        "--cert",
+        &p("client.pem"),
+        "--key",
+        &p("client.key"),
+        &url,
+    ]);
+    assert!(ok, "{}", server.log_text());
+    assert!(json(&body)["pid"].is_u64());
+}
+
+#[test]
+fn tls_setup_errors_are_one_line() {
+    let out = Command::new(crate::common::bin())
+        .args([
+            "run",
+            &fixture("behaviour.py"),
+            "--certfile",
+            "/nonexistent.pem",
+            "--keyfile",
+            "/nonexistent.key",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rwsgi: error: cannot set up TLS"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/nonexistent.pem"), "{stderr}");
+}
