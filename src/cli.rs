@@ -126,6 +126,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECS", env = "RWSGI_BODY_TIMEOUT", default_value_t = config::DEFAULT_BODY_TIMEOUT)]
     pub body_timeout: u64,
 
+    /// Least average rate, in bytes per second, of a request body once --body-timeout has
+    /// passed; slower gets 408 (a body sent a byte at a time). 0 disables.
+    #[arg(long, value_name = "BYTES", env = "RWSGI_BODY_MIN_RATE",
+          default_value_t = config::DEFAULT_BODY_MIN_RATE)]
+    pub body_min_rate: u64,
+
     /// Replace a worker after it has served this many requests (0: never). Guards against slow
     /// leaks in the app.
     #[arg(

@@ -37,6 +37,9 @@ pub const DEFAULT_HEADER_TIMEOUT: u64 = 15;
 /// Seconds `wsgi.input` waits for more body (mod_wsgi-express's body-timeout is 15; uploads
 /// over slow links deserve more).
 pub const DEFAULT_BODY_TIMEOUT: u64 = 30;
+/// Least average request-body rate once --body-timeout has passed: mod_wsgi-express's
+/// body-min-rate default.
+pub const DEFAULT_BODY_MIN_RATE: u64 = 500;
 /// gunicorn's limit_request_line, limit_request_fields and limit_request_field_size defaults.
 pub const DEFAULT_LIMIT_REQUEST_LINE: usize = 4094;
 pub const DEFAULT_LIMIT_REQUEST_FIELDS: usize = 100;
@@ -217,6 +220,8 @@ pub struct Timeouts {
     pub keep_alive: Duration,
     pub header: Duration,
     pub body: Duration,
+    /// Least average body rate, bytes/s, once `body` has passed (0: none).
+    pub body_min_rate: u64,
 }
 
 impl Default for Timeouts {
@@ -227,6 +232,7 @@ impl Default for Timeouts {
             keep_alive: Duration::from_secs(DEFAULT_KEEP_ALIVE),
             header: Duration::from_secs(DEFAULT_HEADER_TIMEOUT),
             body: Duration::from_secs(DEFAULT_BODY_TIMEOUT),
+            body_min_rate: DEFAULT_BODY_MIN_RATE,
         }
     }
 }
@@ -315,6 +321,7 @@ impl Config {
             keep_alive: secs("keep-alive", args.keep_alive, 1)?,
             header: secs("header-timeout", args.header_timeout, 1)?,
             body: secs("body-timeout", args.body_timeout, 1)?,
+            body_min_rate: args.body_min_rate,
         };
         let at_least = |name: &'static str, value: usize, min: usize| {
             if value < min {
@@ -448,6 +455,7 @@ impl Config {
         line("keep-alive", self.timeouts.keep_alive.as_secs().to_string());
         line("header-timeout", self.timeouts.header.as_secs().to_string());
         line("body-timeout", self.timeouts.body.as_secs().to_string());
+        line("body-min-rate", self.timeouts.body_min_rate.to_string());
         let (max, jitter) = self.max_requests.unwrap_or((0, 0));
         line("max-requests", max.to_string());
         line("max-requests-jitter", jitter.to_string());

@@ -23,6 +23,8 @@ pub enum RequestError {
     TooLarge,
     #[error("the app ran past --timeout")]
     Timeout,
+    #[error("the request body arrived too slowly")]
+    TooSlow,
 }
 
 impl RequestError {
@@ -36,6 +38,7 @@ impl RequestError {
             Self::ConflictingScheme => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::TooSlow => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -50,6 +53,7 @@ impl RequestError {
                 | Self::ConflictingScheme
                 | Self::TooLarge
                 | Self::Timeout
+                | Self::TooSlow
         )
     }
 }

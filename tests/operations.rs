@@ -623,3 +623,32 @@ fn a_worker_killed_mid_load_is_replaced() {
     assert!(ok > 10, "{ok}");
     assert_eq!(server.get("/pid").status, 200);
 }
+
+#[test]
+fn a_body_trickling_below_the_min_rate_gets_408() {
+    let server = Server::start(&[&app(), "--body-timeout", "1", "--body-min-rate", "1000"]);
+    let mut s = server.connect();
+    s.write_all(b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+        .expect("head");
+    // 10 bytes every 300 ms: each gap is well inside --body-timeout, the rate far below 1000/s.
+    // Bounded: at most 20 pieces.
+    for _ in 0..20 {
+        if s.write_all(&[b'x'; 10]).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        s.set_nonblocking(true).expect("nonblocking");
+        let mut peek = [0u8; 1];
+        let answered = matches!(s.peek(&mut peek), Ok(n) if n > 0);
+        s.set_nonblocking(false).expect("blocking");
+        if answered {
+            break;
+        }
+    }
+    let raw = read_to_close(&mut s);
+    assert!(
+        String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+}

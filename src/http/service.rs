@@ -53,6 +53,7 @@ pub struct Shared {
 const BODY_OK: u8 = 0;
 const BODY_MALFORMED: u8 = 1;
 const BODY_TOO_LARGE: u8 = 2;
+const BODY_TOO_SLOW: u8 = 3;
 
 /// The service function for hyper.
 pub async fn handle(
@@ -171,7 +172,7 @@ async fn call(
             Arc::clone(&fault),
             drain,
             shared.limits.body,
-            shared.timeouts.body,
+            shared.timeouts,
         )
     });
     let (reply_tx, replies) = flume::bounded(REPLY_CHANNEL_DEPTH);
@@ -210,6 +211,7 @@ async fn call(
         // The body broke under the app: whatever it answered, the request was bad.
         BODY_MALFORMED => return Err(RequestError::BadBody),
         BODY_TOO_LARGE => return Err(RequestError::TooLarge),
+        BODY_TOO_SLOW => return Err(RequestError::TooSlow),
         _ => {}
     }
     let rest = (!done).then_some(replies);
@@ -241,7 +243,7 @@ fn pump(
     fault: Arc<AtomicU8>,
     drain: bool,
     limit: Option<u64>,
-    timeout: std::time::Duration,
+    timeouts: Timeouts,
 ) -> BodyChannel {
     let (start, started) = tokio::sync::oneshot::channel::<()>();
     let (tx, chunks) = flume::bounded(BODY_CHANNEL_DEPTH);
@@ -254,6 +256,7 @@ fn pump(
             return;
         }
         let mut received: u64 = 0;
+        let began = std::time::Instant::now();
         loop {
             let item = match body.frame().await {
                 Some(Ok(frame)) => match frame.into_data() {
@@ -263,6 +266,9 @@ fn pump(
                         if limit.is_some_and(|l| received > l) {
                             fault.store(BODY_TOO_LARGE, Ordering::Relaxed);
                             Err(InputError::TooLarge)
+                        } else if too_slow(received, began.elapsed(), &timeouts) {
+                            fault.store(BODY_TOO_SLOW, Ordering::Relaxed);
+                            Err(InputError::TooSlow)
                         } else {
                             Ok(data)
                         }
@@ -293,8 +299,16 @@ fn pump(
     BodyChannel {
         start: Some(start),
         chunks,
-        timeout,
+        timeout: timeouts.body,
     }
+}
+
+/// A body trickling in below `--body-min-rate` once `--body-timeout` has passed (slowloris on
+/// the body, which the gap timeout alone would let through one byte at a time).
+fn too_slow(received: u64, elapsed: std::time::Duration, timeouts: &Timeouts) -> bool {
+    timeouts.body_min_rate > 0
+        && elapsed > timeouts.body
+        && (received as f64) < timeouts.body_min_rate as f64 * elapsed.as_secs_f64()
 }
 
 /// Read and discard what is left of a body (bounded in bytes and time) so hyper can reuse the

@@ -16,6 +16,8 @@ pub enum InputError {
     TimedOut,
     #[error("the request body is larger than --limit-request-body")]
     TooLarge,
+    #[error("the request body arrived slower than --body-min-rate")]
+    TooSlow,
 }
 
 /// Where body bytes come from: `Ok(None)` is the end of the body.
