@@ -292,6 +292,29 @@ fn connection_state(shared: &Shared, zero_copy: bool) -> Arc<ConnState> {
     state
 }
 
+/// The hyper service of one connection: every request goes to `service::handle`.
+fn wsgi_service(
+    shared: Arc<Shared>,
+    info: Arc<ConnInfo>,
+    state: Arc<ConnState>,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = hyper::Response<crate::http::body::ReplyBody>,
+    Error = std::convert::Infallible,
+    Future = impl Future<
+        Output = Result<hyper::Response<crate::http::body::ReplyBody>, std::convert::Infallible>,
+    > + Send,
+> + Clone {
+    service_fn(move |req| {
+        service::handle(
+            Arc::clone(&shared),
+            Arc::clone(&info),
+            Arc::clone(&state),
+            req,
+        )
+    })
+}
+
 /// HTTP/1.x through the framing guard. `zero_copy`: the transport is a plain socket that
 /// sendfile(2) can write to.
 async fn serve_h1<S>(stream: S, info: ConnInfo, cx: Context, zero_copy: bool)
@@ -318,15 +341,8 @@ where
         settings.timeouts,
         proxy,
     );
-    let svc = service_fn(move |req| {
-        service::handle(
-            Arc::clone(&shared),
-            Arc::clone(&info),
-            Arc::clone(&state),
-            req,
-        )
-    });
-    let conn = builder(&settings.timeouts).serve_connection(TokioIo::new(io), svc);
+    let conn = builder(&settings.timeouts)
+        .serve_connection(TokioIo::new(io), wsgi_service(shared, info, state));
     // Per-connection errors (client gone, malformed request) end that connection only.
     let _ = watcher.watch(conn).await;
     drop(permit);
@@ -344,16 +360,8 @@ where
         watcher,
         permit,
     } = cx;
-    let info = Arc::new(info);
     let state = connection_state(&shared, false);
-    let svc = service_fn(move |req| {
-        service::handle(
-            Arc::clone(&shared),
-            Arc::clone(&info),
-            Arc::clone(&state),
-            req,
-        )
-    });
+    let svc = wsgi_service(shared, Arc::new(info), state);
     let mut builder = http2::Builder::new(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())

@@ -70,26 +70,24 @@ fn signal_set(signals: &[libc::c_int]) -> libc::sigset_t {
     }
 }
 
-/// Block `signals` for this thread (the master is single-threaded).
-pub fn block_signals(signals: &[libc::c_int]) -> io::Result<()> {
+fn set_signal_mask(how: libc::c_int, signals: &[libc::c_int]) -> io::Result<()> {
     let set = signal_set(signals);
     // SAFETY: valid set pointer; a null old-set pointer is allowed.
-    let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    let ret = unsafe { libc::pthread_sigmask(how, &set, std::ptr::null_mut()) };
     if ret != 0 {
         return Err(io::Error::from_raw_os_error(ret));
     }
     Ok(())
 }
 
+/// Block `signals` for this thread (the master is single-threaded).
+pub fn block_signals(signals: &[libc::c_int]) -> io::Result<()> {
+    set_signal_mask(libc::SIG_BLOCK, signals)
+}
+
 /// Unblock `signals` (in a freshly forked worker).
 pub fn unblock_signals(signals: &[libc::c_int]) -> io::Result<()> {
-    let set = signal_set(signals);
-    // SAFETY: as in block_signals.
-    let ret = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
-    if ret != 0 {
-        return Err(io::Error::from_raw_os_error(ret));
-    }
-    Ok(())
+    set_signal_mask(libc::SIG_UNBLOCK, signals)
 }
 
 /// Wait up to `timeout` for one of `signals` (which must be blocked). `None` on timeout.

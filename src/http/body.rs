@@ -57,17 +57,7 @@ struct FilePart {
 impl ReplyBody {
     /// A complete body known up front.
     pub fn full(data: Bytes) -> Self {
-        Self {
-            first: Some(data),
-            rest: None,
-            remaining: None,
-            sent: 0,
-            access: None,
-            aborting: false,
-            open: None,
-            file: None,
-            gauge: None,
-        }
+        Self::streaming(data, None, None)
     }
 
     /// `first`, then whatever arrives on `rest` until `End`.
