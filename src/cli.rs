@@ -41,7 +41,7 @@ pub struct PythonArgs {
     #[arg(long = "pythonpath", value_name = "DIR")]
     pub pythonpath: Vec<PathBuf>,
 
-    /// The script, then its arguments (sys.argv[1:]); with -c, only the arguments.
+    /// The script, then its arguments (the rest of sys.argv); with -c, only the arguments.
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
@@ -65,7 +65,7 @@ pub struct RunArgs {
     #[arg(env = "RWSGI_APP")]
     pub app: String,
 
-    /// Address to listen on: HOST:PORT, [IPv6]:PORT or unix:/path/to.sock. Repeat (or separate
+    /// Address to listen on: HOST:PORT (an IPv6 host in brackets) or unix:/path/to.sock. Repeat (or separate
     /// with commas) to listen on several. Port 0 picks a free port (the log says which).
     #[arg(long = "bind", short = 'b', value_name = "ADDRESS", env = "RWSGI_BIND",
           value_delimiter = ',', default_value = config::DEFAULT_BIND)]
