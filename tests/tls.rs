@@ -133,18 +133,33 @@ fn json(bytes: &[u8]) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
 }
 
+/// A temp dir with fresh certificates, and an HTTPS server using them plus `extra` options.
+fn tls_server(tag: &str, extra: &[&str]) -> (TempDir, Server) {
+    let dir = TempDir::new(tag);
+    certificates(dir.path());
+    let file = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (cert, key) = (file("server.pem"), file("server.key"));
+    let mut args = vec![
+        fixture("behaviour.py"),
+        "--certfile".into(),
+        cert,
+        "--keyfile".into(),
+        key,
+    ];
+    args.extend(
+        extra
+            .iter()
+            .map(|a| a.replace("{dir}", &dir.path().to_string_lossy())),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start(&args);
+    (dir, server)
+}
+
 #[test]
 fn https_http2_and_files_over_tls() {
-    let dir = TempDir::new("tls");
-    certificates(dir.path());
+    let (dir, server) = tls_server("tls", &[]);
     let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-    let server = Server::start(&[
-        &fixture("behaviour.py"),
-        "--certfile",
-        &p("server.pem"),
-        "--keyfile",
-        &p("server.key"),
-    ]);
     assert!(server.log_contains("Listening at: https://127.0.0.1:"));
     let url = |path: &str| format!("https://127.0.0.1:{}{path}", server.port);
     let (ok, body) = curl(&["--cacert", &p("ca.pem"), "--http1.1", &url("/env")]);
@@ -200,18 +215,8 @@ fn h2c_with_prior_knowledge() {
 
 #[test]
 fn client_certificates_are_required_with_ca_certs() {
-    let dir = TempDir::new("mtls");
-    certificates(dir.path());
+    let (dir, server) = tls_server("mtls", &["--ca-certs", "{dir}/ca.pem"]);
     let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-    let server = Server::start(&[
-        &fixture("behaviour.py"),
-        "--certfile",
-        &p("server.pem"),
-        "--keyfile",
-        &p("server.key"),
-        "--ca-certs",
-        &p("ca.pem"),
-    ]);
     let url = format!("https://127.0.0.1:{}/pid", server.port);
     let (ok, _) = curl(&["--cacert", &p("ca.pem"), &url]);
     assert!(!ok, "a client without a certificate got through");
