@@ -190,7 +190,7 @@ pub fn python(level: &str, message: &str) {
 /// One access-log line for a finished request, in the configured format.
 pub fn access(entry: &Access, status: u16, bytes: u64) {
     let secs = now_secs();
-    let format = FORMAT.get().unwrap_or_else(|| &DEFAULT);
+    let format = access_format();
     let mut line = access_log::render(
         format,
         entry,
@@ -212,9 +212,20 @@ pub fn access(entry: &Access, status: u16, bytes: u64) {
     }
 }
 
-/// The access-log format, for what requests must record.
-pub fn access_format() -> &'static Format {
+fn access_format() -> &'static Format {
     FORMAT.get().unwrap_or_else(|| &DEFAULT)
+}
+
+/// The request headers each request must record for the access-log format (worked out once).
+pub fn access_request_headers() -> &'static [http::HeaderName] {
+    static NAMES: OnceLock<Vec<http::HeaderName>> = OnceLock::new();
+    NAMES.get_or_init(|| access_format().request_headers())
+}
+
+/// The response headers each request must record for the access-log format (worked out once).
+pub fn access_response_headers() -> &'static [http::HeaderName] {
+    static NAMES: OnceLock<Vec<http::HeaderName>> = OnceLock::new();
+    NAMES.get_or_init(|| access_format().response_headers())
 }
 
 #[cfg(test)]

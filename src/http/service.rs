@@ -99,9 +99,9 @@ pub async fn handle(
     };
     let status = response.status().as_u16();
     let mut access = access;
-    let wanted = log::access_format().response_headers();
+    let wanted = log::access_response_headers();
     if !wanted.is_empty() {
-        access.response_headers = Access::pick(response.headers(), &wanted);
+        access.response_headers = Access::pick(response.headers(), wanted);
     }
     Ok(response.map(|body| body.with_access(access, status, open, gauge)))
 }
@@ -117,7 +117,7 @@ fn access_entry(req: &Request<Incoming>, conn: &ConnInfo) -> Access {
         target,
         protocol: environ::protocol(req.version()),
         started: std::time::Instant::now(),
-        request_headers: Access::pick(req.headers(), &log::access_format().request_headers()),
+        request_headers: Access::pick(req.headers(), log::access_request_headers()),
         response_headers: Vec::new(),
     }
 }
