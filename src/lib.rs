@@ -6,7 +6,7 @@
 //! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`reload`] (`--reload`), [`supervisor`] (master process:
 //!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`tls`] (rustls configuration), [`sys`] (the
 //!   raw Unix calls), [`log`] (server and access logs), [`metrics`] (the shared Prometheus counters), [`access_log`] (its line formats), [`lifecycle`] (why a worker retires).
-//! - HTTP (tokio + hyper, never Python): [`server`] (accept loop, graceful drain), [`http`]
+//! - HTTP (tokio + hyper, never Python): [`server`] (accept loop), [`drain`] (graceful drain), [`http`]
 //!   (request → job, reply → response), [`load`] (admission by free
 //!   Python threads), [`error`] (failures that never reach the app).
 //! - Pure PEP 3333 translation: [`wsgi`] (environ, response head checks, input buffering).
@@ -17,6 +17,7 @@ pub mod access_log;
 pub mod cli;
 pub mod config;
 pub mod config_file;
+pub mod drain;
 pub mod error;
 pub mod http;
 pub mod lifecycle;

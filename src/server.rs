@@ -10,11 +10,11 @@ use std::time::Duration;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{Limits, Timeouts};
+use crate::drain::Drain;
 use crate::http::guard::{ConnState, GuardedIo};
 use crate::http::service::{self, Shared};
 use crate::http::zero_copy::ZeroCopy;
@@ -23,6 +23,10 @@ use crate::wsgi::environ::ConnInfo;
 
 /// How long a new connection keeps its worker slot before its first request is queued.
 const RESERVATION_GRACE: Duration = Duration::from_millis(100);
+
+/// When the worker stops, how long a connection that has sent nothing yet may take to send its
+/// first request before it is closed.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
 /// Pause after a failed accept (EMFILE and friends) so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -110,14 +114,14 @@ pub async fn run(
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) {
-    let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let drain = Drain::new(stop_rx.clone());
     let settings = Arc::new(settings);
     let connections = Arc::new(Semaphore::new(settings.max_connections));
     let mut accept_loops = tokio::task::JoinSet::new();
     for listener in listeners {
         let shared = Arc::clone(&shared);
-        let graceful = Arc::clone(&graceful);
+        let drain = drain.clone();
         let connections = Arc::clone(&connections);
         let settings = Arc::clone(&settings);
         let mut stop = stop_rx.clone();
@@ -140,7 +144,7 @@ pub async fn run(
                     _ = stop.changed() => return,
                     accepted = listener.accept() => match accepted {
                         Ok((conn, info)) => {
-                            serve(conn, info, &shared, &settings, &graceful, permit);
+                            serve(conn, info, &shared, &settings, &drain, permit);
                         }
                         Err(e) => {
                             log::warning(&format!("accept failed: {e}"));
@@ -167,10 +171,7 @@ pub async fn run(
     shutdown.await;
     let _ = stop_tx.send(true);
     while accept_loops.join_next().await.is_some() {}
-    let Ok(graceful) = Arc::try_unwrap(graceful) else {
-        return;
-    };
-    if tokio::time::timeout(settings.timeouts.graceful, graceful.shutdown())
+    if tokio::time::timeout(settings.timeouts.graceful, drain.idle())
         .await
         .is_err()
     {
@@ -206,7 +207,7 @@ async fn serve_metrics(stream: tokio::net::TcpStream) {
 struct Context {
     shared: Arc<Shared>,
     settings: Arc<ServerSettings>,
-    watcher: Watcher,
+    drain: Drain,
     permit: OwnedSemaphorePermit,
 }
 
@@ -245,13 +246,13 @@ fn serve(
     mut info: ConnInfo,
     shared: &Arc<Shared>,
     settings: &Arc<ServerSettings>,
-    graceful: &GracefulShutdown,
+    drain: &Drain,
     permit: OwnedSemaphorePermit,
 ) {
     let cx = Context {
         shared: Arc::clone(shared),
         settings: Arc::clone(settings),
-        watcher: graceful.watcher(),
+        drain: drain.clone(),
         permit,
     };
     tokio::spawn(async move {
@@ -324,9 +325,10 @@ where
     let Context {
         shared,
         settings,
-        watcher,
+        drain,
         permit,
     } = cx;
+    let _tracked = drain.track();
     let info = Arc::new(info);
     let state = connection_state(&shared, zero_copy);
     let proxy = settings.proxy_protocol.then(|| {
@@ -341,10 +343,31 @@ where
         settings.timeouts,
         proxy,
     );
-    let conn = builder(&settings.timeouts)
-        .serve_connection(TokioIo::new(io), wsgi_service(shared, info, state));
+    let conn = builder(&settings.timeouts).serve_connection(
+        TokioIo::new(io),
+        wsgi_service(shared, info, Arc::clone(&state)),
+    );
+    tokio::pin!(conn);
     // Per-connection errors (client gone, malformed request) end that connection only.
-    let _ = watcher.watch(conn).await;
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        () = drain.stopping() => {}
+    }
+    // Stopping. A connection whose first request has not arrived yet gets a moment for it:
+    // closing it at once would lose a request the client already sent (the reload race).
+    if !state.seen_request() {
+        let first = async {
+            while !state.seen_request() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = tokio::time::timeout(FIRST_REQUEST_GRACE, first) => {}
+        }
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
     drop(permit);
 }
 
@@ -357,9 +380,10 @@ where
     let Context {
         shared,
         settings,
-        watcher,
+        drain,
         permit,
     } = cx;
+    let _tracked = drain.track();
     let state = connection_state(&shared, false);
     let svc = wsgi_service(shared, Arc::new(info), state);
     let mut builder = http2::Builder::new(TokioExecutor::new());
@@ -377,6 +401,13 @@ where
             .min(1 << 20),
         );
     let conn = builder.serve_connection(TokioIo::new(stream), svc);
-    let _ = watcher.watch(conn).await;
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        () = drain.stopping() => {}
+    }
+    // GOAWAY: streams the client opened are finished; it retries the rest elsewhere.
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
     drop(permit);
 }

@@ -79,6 +79,8 @@ pub struct ConnState {
     peer: Mutex<Option<std::net::SocketAddr>>,
     /// File bodies may use sendfile(2) (plain TCP or Unix socket, HTTP/1).
     zero_copy: bool,
+    /// A request head has arrived.
+    seen: std::sync::atomic::AtomicBool,
 }
 
 impl ConnState {
@@ -125,7 +127,13 @@ impl ConnState {
         drop(held);
     }
 
+    /// Whether any request head has arrived on this connection.
+    pub fn seen_request(&self) -> bool {
+        self.seen.load(Ordering::Acquire)
+    }
+
     fn push(&self, verdict: Verdict) {
+        self.seen.store(true, Ordering::Release);
         self.open.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut q) = self.verdicts.lock() {
             q.push_back(verdict);
