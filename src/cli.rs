@@ -23,10 +23,63 @@ pub enum Command {
     /// Run a Python script (or -c CODE) on the embedded interpreter, as `python` would: e.g.
     /// `rwsgi python --pythonpath vendor manage.py migrate`.
     Python(PythonArgs),
+    /// Write one executable holding rwsgi, the app and its pure-Python dependencies: run it as
+    /// `./OUT [run options]` with no other file present.
+    Bundle(BundleArgs),
+    /// Run pip on the embedded interpreter, for Python 3.14 and pure-Python packages: e.g.
+    /// `rwsgi pip install --target vendor flask`, then `rwsgi run app.py --pythonpath vendor`.
+    Pip(PipArgs),
 }
 
-/// `rwsgi python [--pythonpath DIR]... (SCRIPT | -c CODE) [ARGS]...`
+/// `rwsgi pip ARGS...`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "pip itself (a pinned release, checked by its SHA-256) is downloaded \
+from PyPI on first use into $RWSGI_CACHE_DIR (default $XDG_CACHE_HOME/rwsgi or ~/.cache/rwsgi) \
+and run from there. `install` needs --target DIR (or --prefix/--root): there is no \
+site-packages to install into. Packages that ship only source are built on the embedded \
+interpreter; optional C speedups are left out (they could not load anyway)."
+)]
+pub struct PipArgs {
+    /// pip's own arguments.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
+}
+
+/// `rwsgi bundle APP [--pythonpath DIR]... -o OUT`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "What goes in: the app file's directory (for a `module:callable` APP, the \
+current directory), then each --pythonpath directory, every file under them (templates, static \
+files, data) except names starting with '.', __pycache__, node_modules and virtualenvs. Modules \
+are stored with their bytecode, precompiled. The app reads its files as before, read-only, \
+under the path of the executable (Flask's root_path, Jinja2 templates, open(), os.stat)."
+)]
+pub struct BundleArgs {
+    /// The application, as for `rwsgi run`: `file.py`, `file.py:callable` or
+    /// `package.module:callable`.
+    pub app: String,
+
+    /// Name of the WSGI callable (default: application); a `:callable` suffix on APP sets
+    /// the same thing.
+    #[arg(long, value_name = "NAME")]
+    pub callable: Option<String>,
+
+    /// Directory of dependencies to bundle and put on sys.path. Repeatable.
+    #[arg(long = "pythonpath", value_name = "DIR", value_delimiter = ',')]
+    pub pythonpath: Vec<PathBuf>,
+
+    /// The executable to write.
+    #[arg(long, short = 'o', value_name = "OUT")]
+    pub output: PathBuf,
+}
+
+/// `rwsgi python [--pythonpath DIR]... (SCRIPT | -c CODE | -m MODULE) [ARGS]...`
+#[derive(Debug, Default, Args)]
 #[command(
     after_help = "sys.path: the script's directory (the current one for -c), then each \
 --pythonpath DIR, then the frozen standard library, as for `rwsgi run`. The exit status is \
@@ -34,8 +87,33 @@ the script's (SystemExit), or 1 after an uncaught exception's traceback."
 )]
 pub struct PythonArgs {
     /// Program passed in as a string (terminates the option list, as python's -c does).
-    #[arg(short = 'c', value_name = "CODE")]
+    #[arg(short = 'c', value_name = "CODE", conflicts_with = "module")]
     pub code: Option<String>,
+
+    /// Run a library module as a script (terminates the option list, as python's -m does).
+    #[arg(short = 'm', value_name = "MODULE")]
+    pub module: Option<String>,
+
+    /// python's -u, -I, -E, -s, -S and -B, accepted and ignored (output is unbuffered at exit,
+    /// the environment is already ignored), so tools that run `sys.executable -u ...` work.
+    #[arg(short = 'u', hide = true)]
+    pub unbuffered: bool,
+    #[arg(short = 'I', hide = true)]
+    pub isolated: bool,
+    #[arg(short = 'E', hide = true)]
+    pub ignore_environment: bool,
+    #[arg(short = 's', hide = true)]
+    pub no_user_site: bool,
+    #[arg(short = 'S', hide = true)]
+    pub no_site: bool,
+    #[arg(short = 'B', hide = true)]
+    pub no_bytecode: bool,
+
+    /// Set when the binary was started under a name beginning with `python` (as pip's build
+    /// steps start `sys.executable`): then PYTHONPATH is honoured and `site` is imported, as a
+    /// python would.
+    #[arg(skip)]
+    pub as_python: bool,
 
     /// Directory to add to sys.path after the script's own. Repeatable.
     #[arg(long = "pythonpath", value_name = "DIR")]

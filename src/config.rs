@@ -148,7 +148,7 @@ impl AppSpec {
 }
 
 /// `name` or `a.b.c`, each part a Python identifier (ASCII subset).
-fn is_dotted_identifier(s: &str) -> bool {
+pub fn is_dotted_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|part| {
             let mut chars = part.chars();
@@ -253,6 +253,8 @@ pub struct Config {
     /// URL prefix without a trailing slash; `None` serves at the root.
     pub mount: Option<String>,
     pub pythonpath: Vec<PathBuf>,
+    /// Set when this executable is a bundle: the app comes from the archive appended to it.
+    pub bundle: Option<crate::bundle::Embedded>,
     pub workers: usize,
     pub threads: usize,
     pub timeouts: Timeouts,
@@ -363,6 +365,7 @@ impl Config {
             binds,
             mount,
             pythonpath: args.pythonpath.clone(),
+            bundle: None,
             workers,
             threads: args.threads,
             timeouts,

@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //!
-//! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`reload`] (`--reload`), [`supervisor`] (master process:
+//! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`bundle`] (bundled executables), [`reload`] (`--reload`), [`supervisor`] (master process:
 //!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`tls`] (rustls configuration), [`sys`] (the
 //!   raw Unix calls), [`log`] (server and access logs), [`metrics`] (the shared Prometheus counters), [`access_log`] (its line formats), [`lifecycle`] (why a worker retires).
 //! - HTTP (tokio + hyper, never Python): [`server`] (accept loop), [`drain`] (graceful drain), [`http`]
@@ -14,6 +14,7 @@
 //!   frozen `pylib/`. The contract between HTTP and Python is documented in [`python`].
 
 pub mod access_log;
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod config_file;

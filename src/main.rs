@@ -23,12 +23,32 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Started under a python name (pip's build steps run `sys.executable`, which `rwsgi pip`
+    // points at such a link): behave as `rwsgi python`.
+    let as_python = args.first().is_some_and(|argv0| {
+        std::path::Path::new(argv0)
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with("python"))
+    });
+    if as_python {
+        args.insert(1, "python".into());
+    }
+    // A bundled executable is `rwsgi run <its app>`: every argument is a run option (a
+    // leading `run` is accepted too).
+    let embedded = rwsgi::bundle::detect().filter(|_| !as_python);
+    if let Some(embedded) = &embedded {
+        if args.get(1).is_some_and(|a| a == "run") {
+            args.remove(1);
+        }
+        args.splice(1..1, ["run".into(), embedded.app.clone().into()]);
+    }
     rwsgi::config_file::apply(&args)?;
     let cli = Cli::parse_from(args);
     match cli.command {
         Command::Run(args) => {
-            let config = Config::from_cli(&args)?;
+            let mut config = Config::from_cli(&args)?;
+            config.bundle = embedded;
             if args.print_config {
                 print!("{}", config.to_toml());
                 return Ok(ExitCode::SUCCESS);
@@ -42,6 +62,31 @@ fn run() -> anyhow::Result<ExitCode> {
             rwsgi::supervisor::run(&config)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Python(args) => rwsgi::python::script::run(&args),
+        Command::Python(mut args) => {
+            args.as_python = as_python;
+            rwsgi::python::script::run(&args)
+        }
+        Command::Pip(args) => rwsgi::python::script::run(&rwsgi::cli::PythonArgs {
+            module: Some("rwsgi._pip".to_owned()),
+            args: args.args,
+            ..Default::default()
+        }),
+        Command::Bundle(args) => {
+            let plan = rwsgi::bundle::Plan::new(
+                &args.app,
+                args.callable.as_deref(),
+                &args.pythonpath,
+                &args.output,
+            )?;
+            let exe = rwsgi::bundle::current_exe()
+                .ok_or_else(|| anyhow::anyhow!("cannot find the rwsgi executable to copy"))?;
+            // Bundling from a bundle copies only the rwsgi part of it.
+            let base_len = match rwsgi::bundle::read(&exe)? {
+                Some(embedded) => embedded.base_len,
+                None => std::fs::metadata(&exe)?.len(),
+            };
+            rwsgi::python::bundler::write(&plan, &exe, base_len)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -160,26 +160,43 @@ pub fn watched_dirs(config: &Config) -> Vec<std::path::PathBuf> {
         .sys_path
         .into_iter()
         .map(std::path::PathBuf::from)
+        .filter(|p| p.is_dir())
         .collect()
 }
 
 /// The app's sys.path: its own directory (or, for a module, the current one) then --pythonpath.
 fn app_settings(config: &Config) -> AppSettings {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let first = match &config.app {
-        AppSpec::File { path, .. } => absolute(path)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default(),
-        AppSpec::Module { .. } => absolute(Path::new(".")),
+    let first = match (&config.bundle, &config.app) {
+        (Some(bundle), _) => bundle.sys_path(),
+        (None, AppSpec::File { path, .. }) => vec![
+            absolute(path)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        ],
+        (None, AppSpec::Module { .. }) => {
+            vec![absolute(Path::new(".")).to_string_lossy().into_owned()]
+        }
     };
-    let sys_path = std::iter::once(first)
-        .chain(config.pythonpath.iter().map(|p| absolute(p)))
-        .map(|p| p.to_string_lossy().into_owned())
+    let sys_path = first
+        .into_iter()
+        .chain(
+            config
+                .pythonpath
+                .iter()
+                .map(|p| absolute(p).to_string_lossy().into_owned()),
+        )
         .collect();
     AppSettings {
         spec: config.app.clone(),
         sys_path,
+        bundle: config
+            .bundle
+            .as_ref()
+            .map(|b| b.archive.to_string_lossy().into_owned()),
         multiprocess: config.workers > 1,
     }
 }

@@ -18,7 +18,7 @@ const FRAMEWORKS: [&str; 6] = ["bottle", "django", "falcon", "flask", "pyramid",
 
 /// Install every missing apps/<framework>/vendor once per test run, whichever test gets here
 /// first; the others wait on the lock and share the outcome.
-fn vendor(framework: &str) -> PathBuf {
+pub(crate) fn vendor(framework: &str) -> PathBuf {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     static LOCK: Mutex<()> = Mutex::new(());
     let apps = repo().join("apps");
@@ -214,7 +214,7 @@ fn assert_redirect(resp: &Response, to: &str) {
 }
 
 /// The guestbook contract every example app answers.
-fn check_guestbook(server: &Server, framework: &str, title: &str) {
+pub(crate) fn check_guestbook(server: &Server, framework: &str, title: &str) {
     let mut client = Client::new(server);
     let context = |what: &str| format!("{framework}: {what}\n{}", server.log_text());
 

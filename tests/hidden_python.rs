@@ -2,7 +2,7 @@
 //! cargo registry (where RustPython's Lib/ lives), rustup, every Python installation and the
 //! source tree are hidden under empty tmpfs mounts, with an empty environment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::{Server, TempDir, bin, fixture, repo};
@@ -35,14 +35,10 @@ fn hidden_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-#[test]
-fn serves_with_python_and_sources_hidden() {
-    let dir = TempDir::new("hidden");
-    let binary = dir.path().join("rwsgi");
-    std::fs::copy(bin(), &binary).expect("copy binary");
-    let app = dir.path().join("probe.py");
-    std::fs::copy(fixture("stdlib_probe.py"), &app).expect("copy app");
-
+/// `unshare -m ... BINARY`: run BINARY (then the arguments the caller adds) in a private mount
+/// namespace where every directory of `hidden_dirs` is covered by an empty tmpfs, with an empty
+/// environment but `env`, after checking that no python is runnable there.
+pub(crate) fn without_python(binary: &Path, cwd: &Path, env: &[(&str, &str)]) -> Command {
     let hidden = hidden_dirs();
     assert!(
         hidden
@@ -59,7 +55,8 @@ fn serves_with_python_and_sources_hidden() {
     }
     // Prove the hiding worked before starting: no python anywhere on a default PATH.
     script.push_str("for p in python3 python; do if PATH=/usr/local/bin:/usr/bin:/bin command -v $p >/dev/null 2>&1; then v=$(PATH=/usr/local/bin:/usr/bin:/bin $p -c 'import sys; print(sys.prefix)' 2>&1) && { echo \"python still usable: $v\" >&2; exit 97; }; fi; done\n");
-    script.push_str("exec env -i \"$0\" \"$@\"\n");
+    let env: String = env.iter().map(|(k, v)| format!(" '{k}={v}'")).collect();
+    script.push_str(&format!("exec env -i{env} \"$0\" \"$@\"\n"));
 
     let probe = Command::new("unshare")
         .args(["-m", "--propagation", "private", "true"])
@@ -70,8 +67,20 @@ fn serves_with_python_and_sources_hidden() {
     );
     let mut cmd = Command::new("unshare");
     cmd.args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .arg(&binary)
-        .current_dir(dir.path());
+        .arg(binary)
+        .current_dir(cwd);
+    cmd
+}
+
+#[test]
+fn serves_with_python_and_sources_hidden() {
+    let dir = TempDir::new("hidden");
+    let binary = dir.path().join("rwsgi");
+    std::fs::copy(bin(), &binary).expect("copy binary");
+    let app = dir.path().join("probe.py");
+    std::fs::copy(fixture("stdlib_probe.py"), &app).expect("copy app");
+
+    let cmd = without_python(&binary, dir.path(), &[]);
     let server = Server::start_with(cmd, &[&app.to_string_lossy()]);
     let resp = server.get("/");
     assert_eq!(resp.status, 200, "{}", server.log_text());

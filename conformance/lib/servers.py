@@ -215,10 +215,12 @@ class SetupError(Exception):
 
 
 def rwsgi_binary():
-    """RWSGI_BIN (relative to the caller's working directory) or target/debug/rwsgi."""
+    """RWSGI_BIN (relative to the caller's working directory), or the debug build in
+    $CARGO_TARGET_DIR (default target/) for the target .cargo/config.toml sets."""
     if os.environ.get("RWSGI_BIN"):
         return os.path.abspath(os.environ["RWSGI_BIN"])
-    return os.path.join(REPO, "target", "debug", "rwsgi")
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(REPO, "target")
+    return os.path.join(target, "x86_64-unknown-linux-gnu", "debug", "rwsgi")
 
 
 def check_rwsgi():

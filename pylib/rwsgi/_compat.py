@@ -140,6 +140,19 @@ def _fix_slots_dict_conflict():
     builtins.__build_class__ = build_class
 
 
+def fix_build_config_vars():
+    """sysconfig has no LDCXXSHARED (the C++ link command) on RustPython, and setuptools'
+    compiler setup asserts that every link variable is set, so building any package with an
+    optional C extension (MarkupSafe's speedups) failed with an AssertionError instead of
+    failing to compile and falling back to pure Python, as such packages are written to do.
+    Called by `rwsgi python` (pip's build steps), not by the server."""
+    import sysconfig
+
+    config = sysconfig.get_config_vars()
+    if config.get("LDCXXSHARED") is None:
+        config["LDCXXSHARED"] = (config.get("CXX") or "c++") + " -shared"
+
+
 def install():
     """Apply every fix once per interpreter."""
     global _installed

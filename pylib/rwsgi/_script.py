@@ -1,5 +1,7 @@
-"""`rwsgi python SCRIPT [args]` and `rwsgi python -c CODE [args]`: run code as `__main__`, the
-way `python` does, on rwsgi's interpreter (with the compatibility layer installed first).
+"""`rwsgi python SCRIPT [args]`, `rwsgi python -c CODE [args]` and `rwsgi python -m MODULE
+[args]`: run code as `__main__`, the way `python` does, on rwsgi's interpreter (with the
+compatibility layer installed first). A SCRIPT that is a zip archive or a directory runs its
+`__main__.py`, as python's does.
 
 `main(kind, target)` returns normally or raises SystemExit: an uncaught exception's traceback
 (starting at the script's frame, as python's does) goes to stderr and becomes SystemExit(1)
@@ -13,6 +15,7 @@ import types
 from rwsgi import _compat
 
 _compat.install()
+_compat.fix_build_config_vars()
 
 
 def _main_module(filename):
@@ -26,7 +29,19 @@ def _main_module(filename):
     return module
 
 
+def _is_zip_or_dir(path):
+    import os
+
+    if os.path.isdir(path):
+        return True
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
 def main(kind, target):
+    if kind == "module" or (kind == "file" and _is_zip_or_dir(target)):
+        _run_runpy(kind, target)
+        return
     if kind == "code":
         source, filename = target, "<string>"
     else:
@@ -48,6 +63,22 @@ def main(kind, target):
         tb = exc.__traceback__
         # Drop this frame: the traceback starts at the script, as python's does.
         _print(exc, tb.tb_next if tb is not None else None)
+        raise SystemExit(130 if isinstance(exc, KeyboardInterrupt) else 1) from None
+
+
+def _run_runpy(kind, target):
+    import runpy
+
+    try:
+        if kind == "module":
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        else:
+            sys.argv[0] = target
+            runpy.run_path(target, run_name="__main__")
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        _print(exc, exc.__traceback__)
         raise SystemExit(130 if isinstance(exc, KeyboardInterrupt) else 1) from None
 
 

@@ -7,6 +7,24 @@ use super::native;
 
 /// A new interpreter with `sys_path` as sys.path (after the frozen stdlib).
 pub fn build(sys_path: Vec<String>) -> Interpreter {
+    // Python's ssl module (RustPython's rustls backend) uses the process-wide default crypto
+    // provider and panics without one: ring, the provider the server's own TLS uses.
+    static CRYPTO: std::sync::Once = std::sync::Once::new();
+    CRYPTO.call_once(|| {
+        use rustls::crypto::ring;
+        let ext = rustpython_stdlib::ssl::providers::CryptoExt {
+            all_cipher_suites: Some(ring::ALL_CIPHER_SUITES),
+            default_cipher_suites: Some(ring::DEFAULT_CIPHER_SUITES),
+            all_kx_groups: Some(ring::ALL_KX_GROUPS),
+            any_supported_key: Some(ring::sign::any_supported_type),
+            ticketer: ring::Ticketer::new,
+        };
+        // Err only when a provider is already installed, which is as good.
+        let _ = rustpython_stdlib::ssl::providers::CryptoExt::set_provider(
+            ring::default_provider(),
+            ext,
+        );
+    });
     let mut settings = Settings::default();
     settings.path_list = sys_path;
     // SIGINT and SIGTERM belong to the server, not to the app.

@@ -20,6 +20,7 @@
 //!
 //! Nothing else crosses.
 
+pub mod bundler;
 pub mod convert;
 pub mod interp;
 pub mod native;

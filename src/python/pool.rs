@@ -39,6 +39,8 @@ pub enum LoadError {
 pub struct AppSettings {
     pub spec: AppSpec,
     pub sys_path: Vec<String>,
+    /// A bundled executable's path: its files are mounted read-only before the app loads.
+    pub bundle: Option<String>,
     pub multiprocess: bool,
 }
 
@@ -133,7 +135,7 @@ fn python_thread(
     interp.finalize(None);
 }
 
-fn exception_text(vm: &VirtualMachine, exc: &PyBaseExceptionRef) -> String {
+pub(super) fn exception_text(vm: &VirtualMachine, exc: &PyBaseExceptionRef) -> String {
     let mut text = String::new();
     if vm.write_exception(&mut text, exc).is_err() {
         text = "(the exception could not be formatted)".to_owned();
@@ -156,6 +158,12 @@ fn load(vm: &VirtualMachine, settings: &AppSettings) -> Result<Loaded, LoadError
         AppSpec::File { path, callable } => ("file", path.to_string_lossy().into_owned(), callable),
         AppSpec::Module { module, callable } => ("module", module.clone(), callable),
     };
+    if let Some(archive) = &settings.bundle {
+        import(vm, "_bundle")
+            .and_then(|bundle| bundle.get_attr("mount", vm))
+            .and_then(|mount| mount.call((vm.ctx.new_str(archive.as_str()),), vm))
+            .map_err(internal(vm))?;
+    }
     let loader = import(vm, "_loader").map_err(internal(vm))?;
     let outcome = loader
         .get_attr("load", vm)

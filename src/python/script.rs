@@ -1,4 +1,4 @@
-//! `rwsgi python`: run a script or `-c CODE` on the same interpreter `rwsgi run` builds, so a
+//! `rwsgi python`: run a script, `-c CODE` or `-m MODULE` on the same interpreter `rwsgi run` builds, so a
 //! machine with no Python can still run `manage.py migrate` and friends. sys.path follows the
 //! `run` rules (the script's directory first, then `--pythonpath`); exit status, stdout and
 //! stderr behave as python's do. The Python half is `pylib/rwsgi/_script.py`.
@@ -17,21 +17,28 @@ use super::interp;
 enum Source {
     File(PathBuf),
     Code(String),
+    Module(String),
 }
 
 /// Run the script and return its exit status. Errors are rwsgi's own (a missing script), not
 /// the script's: those become a traceback and status 1, as in python.
 pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let (source, argv) = match (&args.code, args.args.split_first()) {
-        (Some(code), _) => {
-            let argv = std::iter::once("-c".to_owned())
-                .chain(args.args.iter().cloned())
-                .collect::<Vec<_>>();
-            (Source::Code(code.clone()), argv)
+    let flagged = |flag: &str| {
+        std::iter::once(flag.to_owned())
+            .chain(args.args.iter().cloned())
+            .collect::<Vec<_>>()
+    };
+    let (source, argv) = match (&args.code, &args.module, args.args.split_first()) {
+        (Some(code), _, _) => (Source::Code(code.clone()), flagged("-c")),
+        // runpy replaces argv[0] with the module's file, as python -m does.
+        (None, Some(module), _) => (Source::Module(module.clone()), flagged("-m")),
+        (None, None, Some((script, _))) => {
+            (Source::File(absolute(Path::new(script))), args.args.clone())
         }
-        (None, Some((script, _))) => (Source::File(absolute(Path::new(script))), args.args.clone()),
-        (None, None) => bail!("rwsgi python needs a script or -c CODE (there is no REPL)"),
+        (None, None, None) => {
+            bail!("rwsgi python needs a script, -c CODE or -m MODULE (there is no REPL)")
+        }
     };
     let first = match &source {
         Source::File(path) => {
@@ -42,14 +49,20 @@ pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("can't open file {}", path.display()))?;
             path.parent().map(Path::to_path_buf).unwrap_or_default()
         }
-        Source::Code(_) => absolute(Path::new(".")),
+        Source::Code(_) | Source::Module(_) => absolute(Path::new(".")),
     };
+    // Started as `python...`: PYTHONPATH comes after the script's directory, as in python.
+    let env_path = std::env::var_os("PYTHONPATH")
+        .filter(|_| args.as_python)
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
     let sys_path = std::iter::once(first)
+        .chain(env_path)
         .chain(args.pythonpath.iter().map(|p| absolute(p)))
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     let interp = interp::build(sys_path);
-    let outcome = interp.enter(|vm| execute(vm, &source, argv));
+    let outcome = interp.enter(|vm| execute(vm, &source, argv, args.as_python));
     // finalize flushes stdout/stderr (print output is lost otherwise), runs atexit, and turns
     // a SystemExit into its status, printing any other exception.
     let status = interp.finalize(outcome.err());
@@ -57,7 +70,19 @@ pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from((status & 0xff) as u8))
 }
 
-fn execute(vm: &VirtualMachine, source: &Source, argv: Vec<String>) -> PyResult<()> {
+fn execute(
+    vm: &VirtualMachine,
+    source: &Source,
+    argv: Vec<String>,
+    import_site: bool,
+) -> PyResult<()> {
+    if import_site {
+        // As python does at start: site, and through it sitecustomize (pip's build
+        // environments put their packages on sys.path that way).
+        // sys.flags.no_site is set (the server never imports site), so site's import does not
+        // run its main(): call it.
+        vm.import("site", 0)?.get_attr("main", vm)?.call((), vm)?;
+    }
     let argv = argv
         .into_iter()
         .map(|a| vm.ctx.new_str(a).into())
@@ -66,6 +91,7 @@ fn execute(vm: &VirtualMachine, source: &Source, argv: Vec<String>) -> PyResult<
     let (kind, target) = match source {
         Source::File(path) => ("file", path.to_string_lossy().into_owned()),
         Source::Code(code) => ("code", code.clone()),
+        Source::Module(name) => ("module", name.clone()),
     };
     let script = vm.import("rwsgi._script", 0)?.get_attr("_script", vm)?;
     script

@@ -1,0 +1,393 @@
+"""Bundles: write an app tree into a zip archive appended to the rwsgi binary, and serve files
+out of it.
+
+`build(...)` is `rwsgi bundle`: it copies the binary, then writes every file of each root with
+each module's source and its precompiled bytecode (an unchecked hash-based .pyc, so zipimport
+never recompiles). The archive comment, made by the Rust side, marks the file as a bundle.
+
+`mount(archive)` runs in each interpreter of a bundled executable before the app is imported.
+Modules come from zipimport (the roots are on sys.path as `<archive>/<root>`); this adds
+read-only file access under `<archive>/` for what apps read beside their code: templates,
+static files, data. `open`, `io.open`, `os.stat`, `os.lstat`, `os.listdir`, `os.scandir` and
+`os.access` see the archive's files and directories as a read-only tree; everything else is
+untouched. Writing there fails with EROFS.
+"""
+
+import builtins
+import errno
+import io
+import marshal
+import os
+import posixpath
+import stat
+import sys
+import time
+
+from importlib.util import MAGIC_NUMBER
+
+try:
+    import _imp
+except ImportError:  # pragma: no cover
+    _imp = None
+
+# Skipped when bundling: version control, caches, virtualenvs' own files, editor and OS
+# clutter. Names starting with "." are skipped too (they are often secrets: .env).
+SKIP_DIRS = {"__pycache__", "node_modules"}
+SKIP_SUFFIXES = (".pyc", ".pyo")
+PROGRESS_EVERY = 2.0
+
+
+class BundleError(Exception):
+    """A one-line reason `rwsgi bundle` stopped."""
+
+
+def _pyc(source, name):
+    """The bytecode file for `source`, or None when it does not compile (stored as source only;
+    importing it raises the SyntaxError as it would from a directory)."""
+    try:
+        code = compile(source, name, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return None
+    flags = (1).to_bytes(4, "little")  # hash-based, not checked against the source
+    if _imp is not None and hasattr(_imp, "source_hash"):
+        digest = _imp.source_hash(int.from_bytes(MAGIC_NUMBER, "little"), source)
+    else:
+        digest = b"\0" * 8
+    return MAGIC_NUMBER + flags + digest + marshal.dumps(code)
+
+
+def _walk(directory, output):
+    """(path, name relative to directory) of every file to bundle, sorted, skipping
+    virtualenvs, hidden names, caches and the output file itself. A --pythonpath directory
+    inside the app's is stored once, with the app."""
+    for top, dirs, files in os.walk(directory):
+        if top != directory and os.path.exists(os.path.join(top, "pyvenv.cfg")):
+            dirs[:] = []
+            continue
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in SKIP_DIRS
+        )
+        for name in sorted(files):
+            path = os.path.join(top, name)
+            if name.startswith(".") or name.endswith(SKIP_SUFFIXES) or path == output:
+                continue
+            yield path, os.path.relpath(path, directory).replace(os.sep, "/")
+
+
+class _Progress:
+    def __init__(self, out):
+        self.out = out
+        self.files = 0
+        self.bytes = 0
+        self.compiled = 0
+        self.last = time.monotonic()
+
+    def add(self, size, compiled):
+        self.files += 1
+        self.bytes += size
+        self.compiled += compiled
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY:
+            self.last = now
+            self.report("...")
+
+    def report(self, lead):
+        sys.stderr.write(
+            "rwsgi bundle: %s %d files, %.1f MB read, %d modules compiled\n"
+            % (lead, self.files, self.bytes / 1e6, self.compiled)
+        )
+        sys.stderr.flush()
+
+
+def build(exe, base_len, output, comment, roots, module):
+    """Write `output`: the first `base_len` bytes of `exe`, then the archive of `roots`, a list
+    of (name in archive, directory or None when already inside an earlier root)."""
+    if module in sys.stdlib_module_names or module in sys.builtin_module_names:
+        raise BundleError(
+            "the app module `%s` has the name of a standard-library module, which would be "
+            "imported instead; rename it" % module
+        )
+    output = os.path.abspath(output)
+    partial = output + ".part"
+    import zipfile
+
+    progress = _Progress(output)
+    try:
+        with open(partial, "wb") as out:
+            with open(exe, "rb") as binary:
+                left = base_len
+                while left:
+                    chunk = binary.read(min(left, 1 << 20))
+                    if not chunk:
+                        raise BundleError("%s is shorter than expected" % exe)
+                    out.write(chunk)
+                    left -= len(chunk)
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+                for name, directory in roots:
+                    if directory is None:
+                        continue
+                    for path, rel in _walk(directory, output):
+                        _add(archive, path, "%s/%s" % (name, rel), progress)
+                archive.comment = comment.encode()
+        os.chmod(partial, 0o755)
+        os.replace(partial, output)
+    except BaseException:
+        try:
+            os.unlink(partial)
+        except OSError:
+            pass
+        raise
+    progress.report("wrote %s:" % output)
+    size = os.path.getsize(output)
+    sys.stderr.write(
+        "rwsgi bundle: %s is %.1f MB (rwsgi %.1f MB + archive %.1f MB); run it as ./%s\n"
+        % (
+            output,
+            size / 1e6,
+            base_len / 1e6,
+            (size - base_len) / 1e6,
+            os.path.basename(output),
+        )
+    )
+
+
+def _add(archive, path, name, progress):
+    import zipfile
+
+    with open(path, "rb") as f:
+        data = f.read()
+    info = zipfile.ZipInfo.from_file(path, name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, data)
+    compiled = 0
+    if name.endswith(".py"):
+        pyc = _pyc(data, name)
+        if pyc is not None:
+            pyc_info = zipfile.ZipInfo(name + "c", info.date_time)
+            pyc_info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(pyc_info, pyc)
+            compiled = 1
+    progress.add(len(data), compiled)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files out of a running bundle.
+
+
+class _Tree:
+    """The archive's files and directories, from the index zipimport has already read (or
+    reads now), built on first use."""
+
+    def __init__(self, archive):
+        import zipimport
+
+        self.archive = archive
+        self.files = {}
+        self.dirs = {"": set()}
+        self._importer = zipimport.zipimporter(archive)
+        self.mtime = os.stat(archive).st_mtime
+        # name -> (path, compress, data_size, file_size, file_offset, time, date, crc), or None
+        # for a directory.
+        for name, entry in self._importer._get_files().items():
+            if entry is None or name.endswith("/"):
+                self._add_dir(name.rstrip("/"))
+                continue
+            self.files[name] = (entry[3], zipimport._parse_dostime(entry[6], entry[5]))
+            parent, _, base = name.rpartition("/")
+            self._add_dir(parent)
+            self.dirs[parent].add(base)
+
+    def _add_dir(self, name):
+        while name not in self.dirs:
+            self.dirs[name] = set()
+            parent, _, base = name.rpartition("/")
+            self.dirs.setdefault(parent, set()).add(base)
+            name = parent
+
+    def read(self, name):
+        # zipimport opens the archive for each read, so forked workers share no file offset.
+        return self._importer.get_data(name)
+
+    def stat(self, name, path):
+        if name in self.files:
+            size, mtime = self.files[name]
+            mode = stat.S_IFREG | 0o444
+        elif name in self.dirs:
+            size, mtime = 0, self.mtime
+            mode = stat.S_IFDIR | 0o555
+        else:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        ns = int(mtime * 1e9)
+        secs = int(mtime)
+        return os.stat_result(
+            (mode, 0, 0, 1, 0, 0, size, secs, secs, secs, mtime, mtime, mtime, ns, ns, ns)
+        )
+
+    def listdir(self, name, path):
+        if name in self.dirs:
+            return sorted(self.dirs[name])
+        if name in self.files:
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+
+
+class _Mount:
+    """Which paths are inside the archive; the tree itself is built on the first such path."""
+
+    def __init__(self, archive):
+        self.archive = archive
+        self.prefix = archive + "/"
+        self._tree = None
+
+    @property
+    def tree(self):
+        if self._tree is None:
+            self._tree = _Tree(self.archive)
+        return self._tree
+
+    def inner(self, path):
+        """The archive name for `path`, or None when the path is not inside the archive."""
+        if isinstance(path, int):
+            return None
+        try:
+            path = os.fspath(path)
+        except TypeError:
+            return None
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not path.startswith(self.prefix):
+            return None
+        name = posixpath.normpath(path[len(self.prefix):])
+        return "" if name == "." else name
+
+
+class _DirEntry:
+    """What os.scandir yields, for an entry inside the archive."""
+
+    def __init__(self, tree, directory, name, path):
+        self._tree = tree
+        self._inner = (directory + "/" + name) if directory else name
+        self.name = name
+        self.path = path
+
+    def __fspath__(self):
+        return self.path
+
+    def __repr__(self):
+        return "<DirEntry %r>" % self.name
+
+    def inode(self):
+        return 0
+
+    def is_dir(self, *, follow_symlinks=True):
+        return self._inner in self._tree.dirs
+
+    def is_file(self, *, follow_symlinks=True):
+        return self._inner in self._tree.files
+
+    def is_symlink(self):
+        return False
+
+    def is_junction(self):
+        return False
+
+    def stat(self, *, follow_symlinks=True):
+        return self._tree.stat(self._inner, self.path)
+
+
+class _ScandirIterator:
+    def __init__(self, entries):
+        self._entries = iter(entries)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._entries)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._entries = iter(())
+
+
+def mount(archive):
+    """Serve reads under `<archive>/` from the archive, in this interpreter."""
+    where = _Mount(os.path.abspath(archive))
+    real_open = io.open
+    real_stat = os.stat
+    real_lstat = os.lstat
+    real_listdir = os.listdir
+    real_scandir = os.scandir
+    real_access = os.access
+
+    def bundle_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None,
+                    closefd=True, opener=None):
+        name = where.inner(file)
+        if name is None:
+            return real_open(file, mode, buffering, encoding, errors, newline, closefd, opener)
+        tree = where.tree
+        if any(c in mode for c in "wax+"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), file)
+        if name in tree.dirs:
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), file)
+        if name not in tree.files:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), file)
+        raw = io.BytesIO(tree.read(name))
+        raw.name = os.fspath(file)
+        if "b" in mode:
+            return raw
+        text = io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline=newline)
+        text.mode = mode
+        return text
+
+    def bundle_stat(path, *, dir_fd=None, follow_symlinks=True):
+        name = where.inner(path) if dir_fd is None else None
+        if name is None:
+            return real_stat(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+        return where.tree.stat(name, path)
+
+    def bundle_lstat(path, *, dir_fd=None):
+        name = where.inner(path) if dir_fd is None else None
+        if name is None:
+            return real_lstat(path, dir_fd=dir_fd)
+        return where.tree.stat(name, path)
+
+    def bundle_listdir(path="."):
+        name = where.inner(path)
+        if name is None:
+            return real_listdir(path)
+        names = where.tree.listdir(name, path)
+        return [os.fsencode(n) for n in names] if isinstance(path, bytes) else names
+
+    def bundle_scandir(path="."):
+        name = where.inner(path)
+        if name is None:
+            return real_scandir(path)
+        base = os.fspath(path)
+        tree = where.tree
+        return _ScandirIterator(
+            _DirEntry(tree, name, n, posixpath.join(base, n)) for n in tree.listdir(name, path)
+        )
+
+    def bundle_access(path, mode, *, dir_fd=None, effective_ids=False, follow_symlinks=True):
+        name = where.inner(path) if dir_fd is None else None
+        if name is None:
+            return real_access(path, mode, dir_fd=dir_fd, effective_ids=effective_ids,
+                               follow_symlinks=follow_symlinks)
+        tree = where.tree
+        return (name in tree.files or name in tree.dirs) and not mode & os.W_OK
+
+    builtins.open = io.open = bundle_open
+    os.stat = bundle_stat
+    os.lstat = bundle_lstat
+    os.listdir = bundle_listdir
+    os.scandir = bundle_scandir
+    os.access = bundle_access

@@ -1,0 +1,1 @@
+"""A package inside the bundle, with a resource read through importlib.resources."""
