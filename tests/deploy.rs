@@ -176,6 +176,7 @@ fn bundled_app_reads_its_files_from_the_executable() {
         "exists_missing": false,
         "pathlib": "nested\n",
         "walk": ["blob.bin", "greeting.txt", "sub/deep.txt"],
+        "metadata_version": "1.2",
         "resource": "resource text\n",
         "write": "EROFS",
         "missing": "ENOENT",

@@ -1,8 +1,9 @@
 """Fixture for tests/deploy.rs: once bundled, it reports how its own files look from inside the
-executable: open(), os.stat, os.listdir, os.scandir, pathlib, importlib.resources, writes, and
-wsgi.file_wrapper over a bundled file."""
+executable: open(), os.stat, os.listdir, os.scandir, pathlib, importlib.resources,
+importlib.metadata, writes, and wsgi.file_wrapper over a bundled file."""
 
 import errno
+import importlib.metadata
 import importlib.resources
 import json
 import os
@@ -46,6 +47,8 @@ def report():
             for top, _, files in os.walk(DATA)
             for name in files
         ),
+        # Package metadata (dist-info) in the bundle, as Flask's test client reads Werkzeug's.
+        "metadata_version": importlib.metadata.version("bundled-probe"),
         "resource": importlib.resources.files(helpers).joinpath("resource.txt").read_text(),
         "write": _errno(lambda: open(os.path.join(DATA, "new.txt"), "w")),
         "missing": _errno(lambda: open(os.path.join(DATA, "missing.txt"))),
