@@ -39,6 +39,16 @@ pub struct Embedded {
 }
 
 impl Embedded {
+    /// A bundled executable is `rwsgi run <its app>`: every argument is a run option (a
+    /// leading `run` is accepted too). Rewrites the command line to say so.
+    pub fn make_run_args(&self, args: &mut Vec<std::ffi::OsString>) {
+        if args.get(1).is_some_and(|a| a == "run") {
+            args.remove(1);
+        }
+        let at = args.len().min(1);
+        args.splice(at..at, ["run".into(), self.app.clone().into()]);
+    }
+
     /// sys.path entries for zipimport: `<archive>/<root>`.
     pub fn sys_path(&self) -> Vec<String> {
         let archive = self.archive.to_string_lossy();
@@ -60,6 +70,8 @@ pub enum BundleError {
     ModuleName(PathBuf, String),
     #[error("cannot read {0}: {1}")]
     Io(PathBuf, std::io::Error),
+    #[error("cannot find the rwsgi executable to copy (is /proc mounted?)")]
+    NoExecutable,
 }
 
 /// What `rwsgi bundle` will write.
@@ -67,8 +79,6 @@ pub enum BundleError {
 pub struct Plan {
     /// `module:callable`, imported from the roots.
     pub app: String,
-    /// The module name alone (the Python side refuses a standard-library name).
-    pub module: String,
     /// (name in the archive, directory on disk); `None` for a directory already inside an
     /// earlier root, stored once under that root.
     pub roots: Vec<(String, Option<PathBuf>)>,
@@ -118,10 +128,14 @@ impl Plan {
         let output = std::path::absolute(output).unwrap_or_else(|_| output.to_path_buf());
         Ok(Self {
             app: format!("{module}:{callable}"),
-            module: module.split('.').next().unwrap_or_default().to_owned(),
             roots,
             output,
         })
+    }
+
+    /// The app's top-level module name (the Python side refuses a standard-library name).
+    pub fn top_module(&self) -> &str {
+        self.app.split([':', '.']).next().unwrap_or_default()
     }
 
     /// The archive comment that makes the output a bundle, for a binary `base_len` long.
@@ -147,6 +161,18 @@ pub fn current_exe() -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(&argv0))
         .find(|p| p.is_file())
+}
+
+/// The running rwsgi binary and how many of its bytes are rwsgi: all of them, or, when it is
+/// itself a bundle, those before its archive (bundling from a bundle copies only rwsgi).
+pub fn rwsgi_binary() -> Result<(PathBuf, u64), BundleError> {
+    let exe = current_exe().ok_or(BundleError::NoExecutable)?;
+    let io = |e| BundleError::Io(exe.clone(), e);
+    let base_len = match read(&exe).map_err(io)? {
+        Some(embedded) => embedded.base_len,
+        None => std::fs::metadata(&exe).map_err(io)?.len(),
+    };
+    Ok((exe, base_len))
 }
 
 /// The bundle appended to the running executable, if there is one.
@@ -263,6 +289,7 @@ mod tests {
         )
         .expect("plan");
         assert_eq!(plan.app, "shop:app");
+        assert_eq!(plan.top_module(), "shop");
         assert_eq!(plan.roots[0].0, "app");
         assert_eq!(plan.roots[1], ("app/vendor".to_owned(), None));
         assert_eq!(plan.roots[2].0, "path2");

@@ -34,14 +34,13 @@ fn run() -> anyhow::Result<ExitCode> {
     if as_python {
         args.insert(1, "python".into());
     }
-    // A bundled executable is `rwsgi run <its app>`: every argument is a run option (a
-    // leading `run` is accepted too).
-    let embedded = rwsgi::bundle::detect().filter(|_| !as_python);
+    let embedded = if as_python {
+        None
+    } else {
+        rwsgi::bundle::detect()
+    };
     if let Some(embedded) = &embedded {
-        if args.get(1).is_some_and(|a| a == "run") {
-            args.remove(1);
-        }
-        args.splice(1..1, ["run".into(), embedded.app.clone().into()]);
+        embedded.make_run_args(&mut args);
     }
     rwsgi::config_file::apply(&args)?;
     let cli = Cli::parse_from(args);
@@ -78,13 +77,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 &args.pythonpath,
                 &args.output,
             )?;
-            let exe = rwsgi::bundle::current_exe()
-                .ok_or_else(|| anyhow::anyhow!("cannot find the rwsgi executable to copy"))?;
-            // Bundling from a bundle copies only the rwsgi part of it.
-            let base_len = match rwsgi::bundle::read(&exe)? {
-                Some(embedded) => embedded.base_len,
-                None => std::fs::metadata(&exe)?.len(),
-            };
+            let (exe, base_len) = rwsgi::bundle::rwsgi_binary()?;
             rwsgi::python::bundler::write(&plan, &exe, base_len)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -167,36 +167,22 @@ pub fn watched_dirs(config: &Config) -> Vec<std::path::PathBuf> {
 /// The app's sys.path: its own directory (or, for a module, the current one) then --pythonpath.
 fn app_settings(config: &Config) -> AppSettings {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let text = |p: &Path| p.to_string_lossy().into_owned();
     let first = match (&config.bundle, &config.app) {
         (Some(bundle), _) => bundle.sys_path(),
-        (None, AppSpec::File { path, .. }) => vec![
-            absolute(path)
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned(),
-        ],
-        (None, AppSpec::Module { .. }) => {
-            vec![absolute(Path::new(".")).to_string_lossy().into_owned()]
+        (None, AppSpec::File { path, .. }) => {
+            vec![text(absolute(path).parent().unwrap_or(Path::new("")))]
         }
+        (None, AppSpec::Module { .. }) => vec![text(&absolute(Path::new(".")))],
     };
     let sys_path = first
         .into_iter()
-        .chain(
-            config
-                .pythonpath
-                .iter()
-                .map(|p| absolute(p).to_string_lossy().into_owned()),
-        )
+        .chain(config.pythonpath.iter().map(|p| text(&absolute(p))))
         .collect();
     AppSettings {
         spec: config.app.clone(),
         sys_path,
-        bundle: config
-            .bundle
-            .as_ref()
-            .map(|b| b.archive.to_string_lossy().into_owned()),
+        bundle: config.bundle.as_ref().map(|b| text(&b.archive)),
         multiprocess: config.workers > 1,
     }
 }

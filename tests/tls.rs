@@ -40,23 +40,24 @@ fn certificates(dir: &Path) {
         ],
         dir,
     );
-    std::fs::write(
-        dir.join("server.ext"),
+    issue(
+        dir,
+        "server",
+        "/CN=127.0.0.1",
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("ext");
+    );
+    issue(dir, "client", "/CN=client", "extendedKeyUsage=clientAuth\n");
+}
+
+/// `NAME.key` and `NAME.pem`: a key and a certificate for `subject` signed by the CA, with
+/// the `extensions` (openssl extfile lines).
+fn issue(dir: &Path, name: &str, subject: &str, extensions: &str) {
+    let file = |suffix: &str| format!("{name}.{suffix}");
+    let (key, csr, pem, ext) = (file("key"), file("csr"), file("pem"), file("ext"));
+    std::fs::write(dir.join(&ext), extensions).expect("ext");
     openssl(
         &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj", subject,
         ],
         dir,
     );
@@ -65,54 +66,18 @@ fn certificates(dir: &Path) {
             "x509",
             "-req",
             "-in",
-            "server.csr",
+            &csr,
             "-CA",
             "ca.pem",
             "-CAkey",
             "ca.key",
             "-CAcreateserial",
             "-out",
-            "server.pem",
+            &pem,
             "-days",
             "2",
             "-extfile",
-            "server.ext",
-        ],
-        dir,
-    );
-    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("ext");
-    openssl(
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "client.key",
-            "-out",
-            "client.csr",
-            "-subj",
-            "/CN=client",
-        ],
-        dir,
-    );
-    openssl(
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "client.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "client.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "client.ext",
+            &ext,
         ],
         dir,
     );

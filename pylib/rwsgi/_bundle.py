@@ -78,8 +78,7 @@ def _walk(directory, output):
 
 
 class _Progress:
-    def __init__(self, out):
-        self.out = out
+    def __init__(self):
         self.files = 0
         self.bytes = 0
         self.compiled = 0
@@ -114,7 +113,7 @@ def build(exe, base_len, output, comment, roots, module):
     partial = output + ".part"
     import zipfile
 
-    progress = _Progress(output)
+    progress = _Progress()
     try:
         with open(partial, "wb") as out:
             with open(exe, "rb") as binary:
@@ -155,7 +154,8 @@ def build(exe, base_len, output, comment, roots, module):
 
 
 def _add(archive, path, name, progress):
-    import zipfile
+    """Store one file; a module also as its precompiled .pyc."""
+    import zipfile  # not at the top: a bundled server imports this module, never zipfile
 
     with open(path, "rb") as f:
         data = f.read()
@@ -177,6 +177,11 @@ def _add(archive, path, name, progress):
 
 # ---------------------------------------------------------------------------------------------
 # Reading files out of a running bundle.
+
+
+def _oserror(cls, code, path):
+    """An OSError subclass as the os functions raise it: errno, message, path."""
+    return cls(code, os.strerror(code), path)
 
 
 class _Tree:
@@ -221,7 +226,7 @@ class _Tree:
             size, mtime = 0, self.mtime
             mode = stat.S_IFDIR | 0o555
         else:
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+            raise _oserror(FileNotFoundError, errno.ENOENT, path)
         ns = int(mtime * 1e9)
         secs = int(mtime)
         return os.stat_result(
@@ -232,8 +237,8 @@ class _Tree:
         if name in self.dirs:
             return sorted(self.dirs[name])
         if name in self.files:
-            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
-        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+            raise _oserror(NotADirectoryError, errno.ENOTDIR, path)
+        raise _oserror(FileNotFoundError, errno.ENOENT, path)
 
 
 class _Mount:
@@ -330,29 +335,34 @@ def _install_importer(archive):
     from importlib.machinery import ModuleSpec
 
     class BundleImporter(zipimport.zipimporter):
-        def find_spec(self, fullname, target=None):
-            # The spec spec_from_file_location would build, from one pass over the index.
+        def _locate(self, fullname):
+            """(module path in the archive, its index entry, is a package), or None."""
             path = zipimport._get_module_path(self, fullname)
             files = self._get_files()
             for suffix, _, is_package in zipimport._zip_searchorder:
                 entry = files.get(path + suffix)
                 if entry is not None:
-                    spec = ModuleSpec(fullname, self, origin=entry[0], is_package=is_package)
-                    spec.has_location = True
-                    if is_package:
-                        spec.submodule_search_locations = ["%s/%s" % (self.archive, path)]
-                    return spec
-            # Not a module: maybe a namespace package's directory.
-            return super().find_spec(fullname, target)
+                    return path, entry, is_package
+            return None
+
+        def find_spec(self, fullname, target=None):
+            # The spec spec_from_file_location would build, from one pass over the index.
+            found = self._locate(fullname)
+            if found is None:
+                # Not a module: maybe a namespace package's directory.
+                return super().find_spec(fullname, target)
+            path, entry, is_package = found
+            spec = ModuleSpec(fullname, self, origin=entry[0], is_package=is_package)
+            spec.has_location = True
+            if is_package:
+                spec.submodule_search_locations = ["%s/%s" % (self.archive, path)]
+            return spec
 
         def get_filename(self, fullname):
-            path = zipimport._get_module_path(self, fullname)
-            files = self._get_files()
-            for suffix, _, _ in zipimport._zip_searchorder:
-                entry = files.get(path + suffix)
-                if entry is not None:
-                    return entry[0]
-            return super().get_filename(fullname)
+            found = self._locate(fullname)
+            if found is None:
+                return super().get_filename(fullname)
+            return found[1][0]
 
     prefix = archive + "/"
 
@@ -386,11 +396,11 @@ def mount(archive):
             return real_open(file, mode, buffering, encoding, errors, newline, closefd, opener)
         tree = where.tree
         if any(c in mode for c in "wax+"):
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS), file)
+            raise _oserror(OSError, errno.EROFS, file)
         if name in tree.dirs:
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), file)
+            raise _oserror(IsADirectoryError, errno.EISDIR, file)
         if name not in tree.files:
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), file)
+            raise _oserror(FileNotFoundError, errno.ENOENT, file)
         raw = io.BytesIO(tree.read(name))
         raw.name = os.fspath(file)
         if "b" in mode:

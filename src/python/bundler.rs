@@ -41,7 +41,7 @@ fn build(vm: &VirtualMachine, plan: &Plan, exe: &Path, base_len: u64) -> PyResul
             path(&plan.output),
             vm.ctx.new_str(plan.comment(base_len)).into(),
             vm.ctx.new_list(roots).into(),
-            vm.ctx.new_str(plan.module.as_str()).into(),
+            vm.ctx.new_str(plan.top_module()).into(),
         ],
         vm,
     )?;
@@ -53,11 +53,11 @@ fn build(vm: &VirtualMachine, plan: &Plan, exe: &Path, base_len: u64) -> PyResul
 fn describe(vm: &VirtualMachine, exc: &PyBaseExceptionRef) -> String {
     let expected = exc.fast_isinstance(vm.ctx.exceptions.os_error)
         || exc.class().name().to_string() == "BundleError";
+    let text = exception_text(vm, exc);
     if !expected {
-        eprintln!("{}", exception_text(vm, exc));
+        eprintln!("{text}");
     }
-    let line = exception_text(vm, exc);
-    let last = line.trim_end().lines().last().unwrap_or_default();
+    let last = text.trim_end().lines().last().unwrap_or_default();
     last.strip_prefix("rwsgi._bundle.BundleError: ")
         .or_else(|| last.strip_prefix("BundleError: "))
         .unwrap_or(last)
