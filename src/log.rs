@@ -189,6 +189,10 @@ pub fn python(level: &str, message: &str) {
 
 /// One access-log line for a finished request, in the configured format.
 pub fn access(entry: &Access, status: u16, bytes: u64) {
+    if matches!(ACCESS.get(), Some(None)) {
+        // `--access-log off`: nothing to render.
+        return;
+    }
     let secs = now_secs();
     let format = access_format();
     let mut line = access_log::render(

@@ -208,3 +208,11 @@ pub fn pread(fd: RawFd, len: usize, offset: u64) -> io::Result<Vec<u8>> {
         }
     }
 }
+
+/// Put the calling thread under SCHED_BATCH: when another thread wakes it, it waits for the
+/// running thread to block or use up its slice instead of preempting it (no privilege needed).
+pub fn batch_scheduling() -> io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param for the call.
+    cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &raw const param) }).map(drop)
+}

@@ -13,7 +13,7 @@ use crate::http::service::Shared;
 use crate::lifecycle::{self, Lifecycle, Retire};
 use crate::load::Load;
 use crate::log;
-use crate::python::pool::AppSettings;
+use crate::python::app::AppSettings;
 use crate::python::{LoadError, Pool};
 use crate::server::{self, Listener, ServerSettings};
 use crate::supervisor::BoundListener;
@@ -85,6 +85,13 @@ pub fn run(
             return 1;
         }
     };
+    // Every request crosses from this thread to a Python thread and back. Under the default
+    // policy each hand-off wakes the other thread, which preempts the sender at once: two
+    // context switches per request when they share a core. Under SCHED_BATCH a woken thread
+    // waits until the running one blocks, so each side works through what is queued first
+    // (hello world: +60% on one core, BENCHMARKS.md). Failure (a seccomp filter) only costs
+    // that speed.
+    let _ = sys::batch_scheduling();
     let code = runtime.block_on(async {
         let listeners = match listeners.iter().map(BoundListener::to_tokio).collect() {
             Ok(l) => l,

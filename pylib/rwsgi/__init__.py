@@ -1,5 +1,6 @@
 """rwsgi's Python side, frozen into the binary.
 
-_handler runs one WSGI call (start_response, write, exc_info, iteration, close) and _loader
-imports the app. Both talk to the server only through the native `_rwsgi` module.
+_loader imports the app; _handler holds the Python objects of a call (wsgi.errors,
+wsgi.file_wrapper, ClientDisconnected), while the call itself is native (src/python/call.rs).
+They talk to the server only through the native `_rwsgi` module.
 """

@@ -9,8 +9,8 @@ use rustpython_vm::{AsObject, PyObjectRef, PyResult, VirtualMachine};
 
 use crate::bundle::Plan;
 
+use super::call::exception_text;
 use super::interp;
-use super::pool::exception_text;
 
 /// Write the bundle that `plan` describes, from the first `base_len` bytes of `exe`.
 pub fn write(plan: &Plan, exe: &Path, base_len: u64) -> anyhow::Result<()> {

@@ -20,11 +20,14 @@
 //!
 //! Nothing else crosses.
 
+pub mod app;
 pub mod bundler;
+pub mod call;
 pub mod convert;
 pub mod interp;
 pub mod native;
 pub mod pool;
+pub mod response;
 pub mod script;
 
 use bytes::Bytes;
@@ -33,7 +36,8 @@ use crate::wsgi::environ::Environ;
 use crate::wsgi::input::InputError;
 use crate::wsgi::response::ResponseHead;
 
-pub use pool::{LoadError, Pool};
+pub use app::LoadError;
+pub use pool::Pool;
 
 /// One request for the app.
 #[derive(Debug)]

@@ -1,6 +1,6 @@
 //! `_rwsgi`, the native module the Python side talks through: `Input` (the `wsgi.input`
-//! object), `Reply` (the app's output, sent to the HTTP side per the contract in
-//! `python/mod.rs`) and `log` (the server log, behind `wsgi.errors`).
+//! object) and `log` (the server log, behind `wsgi.errors`), plus the response callables of
+//! `python::response`.
 
 pub(crate) use _rwsgi::module_def;
 
@@ -56,25 +56,22 @@ impl ChunkSource for ChannelSource {
     }
 }
 
-#[rustpython_vm::pymodule]
+#[rustpython_vm::pymodule(with(super::response::_response))]
 mod _rwsgi {
     use rustpython_vm::pyclass;
     use std::fmt;
-    use std::sync::atomic::{AtomicBool, Ordering};
 
     use bytes::Bytes;
     use rustpython_vm::{
-        Py, PyObjectRef, PyPayload, PyRef, PyResult, VirtualMachine,
-        builtins::{PyBytes, PyBytesRef, PyList, PyListRef, PyStr, PyStrRef, PyTuple},
+        Py, PyPayload, PyRef, PyResult, VirtualMachine,
+        builtins::{PyBytesRef, PyListRef, PyStrRef},
         common::lock::PyMutex,
         function::OptionalArg,
         protocol::PyIterReturn,
         types::{IterNext, Iterable, SelfIter},
     };
 
-    use crate::python::Reply as ReplyMsg;
     use crate::wsgi::input::{BodyReader, InputError};
-    use crate::wsgi::response::HeadBuilder;
 
     use super::ChannelSource;
 
@@ -168,152 +165,6 @@ mod _rwsgi {
         }
     }
 
-    /// The app's output for one request; see the contract in `python/mod.rs`.
-    #[pyattr]
-    #[pyclass(module = "_rwsgi", name = "Reply")]
-    #[derive(PyPayload)]
-    pub struct Reply {
-        tx: flume::Sender<ReplyMsg>,
-        started: AtomicBool,
-    }
-
-    impl fmt::Debug for Reply {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("_rwsgi.Reply")
-        }
-    }
-
-    impl Reply {
-        pub fn new(tx: flume::Sender<ReplyMsg>) -> Self {
-            Self {
-                tx,
-                started: AtomicBool::new(false),
-            }
-        }
-
-        /// Send with the interpreter detached (the channel is bounded: a slow client pushes
-        /// back). False when the HTTP side has gone.
-        fn post(&self, vm: &VirtualMachine, msg: ReplyMsg) -> bool {
-            vm.allow_threads(|| self.tx.send(msg).is_ok())
-        }
-    }
-
-    fn str_arg<'a>(obj: &'a PyObjectRef, what: &str, vm: &VirtualMachine) -> PyResult<&'a str> {
-        let s = obj.downcast_ref::<PyStr>().ok_or_else(|| {
-            vm.new_type_error(format!("{what} must be str, not {}", obj.class().name()))
-        })?;
-        s.to_str()
-            .ok_or_else(|| vm.new_value_error(format!("{what} holds a lone surrogate")))
-    }
-
-    fn bytes_arg(obj: &PyObjectRef, vm: &VirtualMachine) -> PyResult<Bytes> {
-        obj.downcast_ref::<PyBytes>()
-            .map(|b| Bytes::copy_from_slice(b.as_bytes()))
-            .ok_or_else(|| {
-                vm.new_type_error(format!(
-                    "the response body must be bytes, not {} (PEP 3333)",
-                    obj.class().name()
-                ))
-            })
-    }
-
-    #[pyclass]
-    impl Reply {
-        /// Send the head with the first body bytes. Raises ValueError/TypeError for a status or
-        /// header that cannot be sent. Returns False if the client has gone.
-        #[pymethod]
-        fn start(
-            zelf: &Py<Self>,
-            status: PyObjectRef,
-            headers: PyObjectRef,
-            body: PyObjectRef,
-            done: bool,
-            vm: &VirtualMachine,
-        ) -> PyResult<bool> {
-            if zelf.started.load(Ordering::Relaxed) {
-                return Err(vm.new_runtime_error("the response head was already sent"));
-            }
-            let mut head = HeadBuilder::new(str_arg(&status, "the status", vm)?)
-                .map_err(|e| vm.new_value_error(e.to_string()))?;
-            let headers = headers.downcast_ref::<PyList>().ok_or_else(|| {
-                vm.new_type_error(format!(
-                    "response_headers must be a list, not {} (PEP 3333)",
-                    headers.class().name()
-                ))
-            })?;
-            for item in headers.borrow_vec().iter() {
-                let pair = item
-                    .downcast_ref::<PyTuple>()
-                    .filter(|t| t.len() == 2)
-                    .ok_or_else(|| {
-                        vm.new_type_error(
-                            "each response header must be a (name, value) tuple of str",
-                        )
-                    })?;
-                let pair = pair.as_slice();
-                let name = str_arg(&pair[0], "a header name", vm)?;
-                let value = str_arg(&pair[1], "a header value", vm)?;
-                head.header(name, value)
-                    .map_err(|e| vm.new_value_error(e.to_string()))?;
-            }
-            let first = bytes_arg(&body, vm)?;
-            zelf.started.store(true, Ordering::Relaxed);
-            Ok(zelf.post(
-                vm,
-                ReplyMsg::Head {
-                    head: head.finish(),
-                    first,
-                    done,
-                },
-            ))
-        }
-
-        /// Send one body chunk. False if the client has gone.
-        #[pymethod]
-        fn send(zelf: &Py<Self>, data: PyObjectRef, vm: &VirtualMachine) -> PyResult<bool> {
-            let data = bytes_arg(&data, vm)?;
-            Ok(data.is_empty() || zelf.post(vm, ReplyMsg::Chunk(data)))
-        }
-
-        /// Hand `count` bytes (all, when negative) of the open file `fd` from `offset` to the
-        /// HTTP side, which sends them with sendfile(2); the descriptor is duplicated, so the
-        /// app may close its file at once. False if the client has gone.
-        #[pymethod]
-        fn sendfile(
-            zelf: &Py<Self>,
-            fd: i32,
-            offset: i64,
-            count: i64,
-            vm: &VirtualMachine,
-        ) -> PyResult<bool> {
-            let os_error = |e: std::io::Error| vm.new_os_error(format!("wsgi.file_wrapper: {e}"));
-            let offset =
-                u64::try_from(offset).map_err(|_| vm.new_value_error("negative offset"))?;
-            let file = crate::sys::dup(fd).map_err(os_error)?;
-            let size = file.metadata().map_err(os_error)?.len();
-            let available = size.saturating_sub(offset);
-            let len = u64::try_from(count).map_or(available, |c| c.min(available));
-            Ok(zelf.post(vm, ReplyMsg::File { file, offset, len }))
-        }
-
-        /// The body is complete.
-        #[pymethod]
-        fn finish(zelf: &Py<Self>, vm: &VirtualMachine) {
-            zelf.post(vm, ReplyMsg::End);
-        }
-
-        /// The app failed after the head was sent: cut the connection.
-        #[pymethod]
-        fn abort(zelf: &Py<Self>, vm: &VirtualMachine) {
-            zelf.post(vm, ReplyMsg::Abort);
-        }
-
-        #[pygetset]
-        fn started(zelf: &Py<Self>) -> bool {
-            zelf.started.load(Ordering::Relaxed)
-        }
-    }
-
     /// Write one line to the server log at `level` (`error`, `warning`, `info`).
     #[pyfunction]
     fn log(level: PyStrRef, message: PyStrRef) {
@@ -324,10 +175,6 @@ mod _rwsgi {
     pub(crate) fn new_input(source: ChannelSource, vm: &VirtualMachine) -> PyRef<Input> {
         Input::new(source).into_ref(&vm.ctx)
     }
-
-    pub(crate) fn new_reply(tx: flume::Sender<ReplyMsg>, vm: &VirtualMachine) -> PyRef<Reply> {
-        Reply::new(tx).into_ref(&vm.ctx)
-    }
 }
 
-pub(crate) use _rwsgi::{new_input, new_reply};
+pub(crate) use _rwsgi::new_input;

@@ -1,0 +1,150 @@
+//! The app as one interpreter holds it: loading it (and what every call needs) once, then
+//! serving one job at a time: the environ dict, the call, the response.
+
+use rustpython_vm::{
+    Py, PyObjectRef, PyResult, VirtualMachine,
+    builtins::{PyModule, PyStr, PyTuple, PyType},
+};
+use thiserror::Error;
+
+use crate::config::AppSpec;
+
+use super::Job;
+use super::call::{self, CallConsts, exception_text};
+use super::convert::{self, EnvironConsts};
+use super::native::{self, ChannelSource};
+
+/// Why the app could not be loaded.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    /// The app's own error: one line for the user, the traceback for the log.
+    #[error("{message}")]
+    App { message: String, traceback: String },
+    /// rwsgi's side failed (a bug): the Python error as text.
+    #[error("internal error while loading the app: {0}")]
+    Internal(String),
+}
+
+/// What every Python thread needs to load the app.
+#[derive(Debug)]
+pub struct AppSettings {
+    pub spec: AppSpec,
+    pub sys_path: Vec<String>,
+    /// A bundled executable's path: its files are mounted read-only before the app loads.
+    pub bundle: Option<String>,
+    pub multiprocess: bool,
+}
+
+/// The loaded app of one interpreter.
+pub struct App {
+    app: PyObjectRef,
+    environ: EnvironConsts,
+    call: CallConsts,
+}
+
+fn internal(
+    vm: &VirtualMachine,
+) -> impl Fn(rustpython_vm::builtins::PyBaseExceptionRef) -> LoadError + '_ {
+    move |exc| LoadError::Internal(exception_text(vm, &exc))
+}
+
+/// `rwsgi.<name>` (the frozen pylib package's submodule).
+fn import(vm: &VirtualMachine, name: &'static str) -> PyResult<PyObjectRef> {
+    vm.import(vm.ctx.intern_str(format!("rwsgi.{name}").as_str()), 0)?
+        .get_attr(name, vm)
+}
+
+/// A class of `module`, by name.
+fn class(
+    vm: &VirtualMachine,
+    module: &Py<PyModule>,
+    name: &'static str,
+) -> Result<rustpython_vm::builtins::PyTypeRef, LoadError> {
+    module
+        .get_attr(name, vm)
+        .map_err(internal(vm))?
+        .downcast::<PyType>()
+        .map_err(|_| LoadError::Internal(format!("rwsgi._handler.{name} is not a class")))
+}
+
+impl App {
+    /// Load the app into `vm`'s interpreter as `settings` say.
+    pub fn load(vm: &VirtualMachine, settings: &AppSettings) -> Result<Self, LoadError> {
+        let (kind, target, callable) = match &settings.spec {
+            AppSpec::File { path, callable } => {
+                ("file", path.to_string_lossy().into_owned(), callable)
+            }
+            AppSpec::Module { module, callable } => ("module", module.clone(), callable),
+        };
+        if let Some(archive) = &settings.bundle {
+            import(vm, "_bundle")
+                .and_then(|bundle| bundle.get_attr("mount", vm))
+                .and_then(|mount| mount.call((vm.ctx.new_str(archive.as_str()),), vm))
+                .map_err(internal(vm))?;
+        }
+        let loader = import(vm, "_loader").map_err(internal(vm))?;
+        let outcome = loader
+            .get_attr("load", vm)
+            .and_then(|load| {
+                load.call(
+                    (
+                        vm.ctx.new_str(kind),
+                        vm.ctx.new_str(target),
+                        vm.ctx.new_str(callable.as_str()),
+                    ),
+                    vm,
+                )
+            })
+            .map_err(internal(vm))?;
+        let pair = outcome
+            .downcast_ref::<PyTuple>()
+            .filter(|t| t.len() == 2)
+            .ok_or_else(|| {
+                LoadError::Internal("rwsgi._loader.load returned a non-pair".to_owned())
+            })?;
+        let (app, failure) = (pair.as_slice()[0].clone(), pair.as_slice()[1].clone());
+        if !vm.is_none(&failure) {
+            let text = |i: usize| -> String {
+                failure
+                    .downcast_ref::<PyTuple>()
+                    .and_then(|t| t.as_slice().get(i).cloned())
+                    .and_then(|o| {
+                        o.downcast_ref::<PyStr>()
+                            .map(|s| s.to_string_lossy().into_owned())
+                    })
+                    .unwrap_or_default()
+            };
+            return Err(LoadError::App {
+                message: text(0),
+                traceback: text(1),
+            });
+        }
+        let handler = import(vm, "_handler")
+            .map_err(internal(vm))?
+            .downcast::<PyModule>()
+            .map_err(|_| LoadError::Internal("rwsgi._handler is not a module".to_owned()))?;
+        let environ =
+            EnvironConsts::new(vm, &handler, settings.multiprocess).map_err(internal(vm))?;
+        let call = CallConsts {
+            disconnected: class(vm, &handler, "ClientDisconnected")?,
+            file_wrapper: class(vm, &handler, "FileWrapper")?,
+        };
+        Ok(Self { app, environ, call })
+    }
+
+    /// Run one job to the end: its response, or its failure, has gone to the HTTP side.
+    pub fn serve(&self, vm: &VirtualMachine, job: Job) {
+        let input = match job.body {
+            Some(body) => native::new_input(ChannelSource::new(Some(body)), vm).into(),
+            None => self.environ.empty_input.clone(),
+        };
+        match convert::environ(vm, &job.environ, &self.environ, input) {
+            Ok(environ) => call::serve(vm, &self.app, environ, job.reply, &self.call),
+            // Our bug, not the app's: the reply sender is dropped, so the HTTP side answers 500.
+            Err(exc) => crate::log::error(&format!(
+                "internal error building the environ: {}",
+                exception_text(vm, &exc).trim_end()
+            )),
+        }
+    }
+}
