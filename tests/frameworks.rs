@@ -473,6 +473,7 @@ fn assert_probe(json: &serde_json::Value) {
         "sqlite_colnames",
         "inspect_stack",
         "slots_dict_property",
+        "property_subclass_get",
         "class_cell_super",
         "match_groups_default",
     ] {

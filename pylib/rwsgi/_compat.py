@@ -114,6 +114,59 @@ def _type_allowing_slot_clash(name, bases, namespace, **kwds):
         return type(name, bases, namespace, **kwds)
 
 
+class _Getter:
+    """A property getter that is not a plain function: see _unspecialize_property_subclass."""
+
+    def __init__(self, func):
+        self.__wrapped__ = func
+        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+            try:
+                self.__dict__[name] = getattr(func, name)
+            except AttributeError:
+                pass
+        self.__dict__.update(getattr(func, "__dict__", {}))
+
+    def __call__(self, *args, **kwargs):
+        return self.__wrapped__(*args, **kwargs)
+
+
+def _overrides_get(cls):
+    for klass in cls.__mro__:
+        if klass is property:
+            return False
+        if "__get__" in klass.__dict__:
+            return True
+    return False
+
+
+def _unspecialize_property_subclass(cls):
+    """Gap: after a few executions, RustPython's LOAD_ATTR specializes an attribute whose class
+    descriptor is a property into a direct call of its fget (vm/src/frame.rs,
+    LoadAttrProperty). It checks for a property with `downcast_ref`, which a subclass passes,
+    so a property subclass that overrides __get__ has its __get__ skipped from the third
+    access on. CPython specializes exact properties only. werkzeug's cached_property (Flask's
+    app.jinja_env, url_map, Werkzeug's Request.args, .form, .headers...) is such a subclass:
+    it recomputed its value on every access, and Flask's render_template built a new Jinja2
+    environment, with an empty template cache, on each call (10 ms a page).
+
+    Fix: the specialization only applies when fget is a plain function. Each instance of a
+    property subclass that overrides __get__ gets its getter wrapped in a small callable
+    (_Getter, which keeps the function's name and doc) right after its __init__, so the
+    attribute always goes through the subclass's __get__, as on CPython.
+    """
+    original = cls.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        fget = property.fget.__get__(self)
+        if type(fget) is type(_overrides_get):
+            property.__init__(self, _Getter(fget), self.fset, self.fdel, self.__doc__)
+
+    __init__.__wrapped__ = original
+    __init__._rwsgi_compat = True
+    cls.__init__ = __init__
+
+
 def _fix_slots_dict_conflict():
     """Gap: RustPython refuses `__slots__ = ('__dict__', ...)` in a class that also defines
     `__dict__` (a property, as werkzeug-style LocalProxy classes do; webapp2_extras.local):
@@ -134,7 +187,15 @@ def _fix_slots_dict_conflict():
     def build_class(func, name, *bases, **kwds):
         if "metaclass" not in kwds and all(type(b) is type for b in bases):
             kwds["metaclass"] = _type_allowing_slot_clash
-        return original(func, name, *bases, **kwds)
+        cls = original(func, name, *bases, **kwds)
+        if (
+            isinstance(cls, type)
+            and issubclass(cls, property)
+            and not getattr(cls.__init__, "_rwsgi_compat", False)
+            and _overrides_get(cls)
+        ):
+            _unspecialize_property_subclass(cls)
+        return cls
 
     build_class._rwsgi_compat = True
     builtins.__build_class__ = build_class

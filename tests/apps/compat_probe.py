@@ -54,6 +54,41 @@ def probe():
 
     out["slots_dict_property"] = Proxy(5).__dict__ == {"proxied": 5}
 
+    # A property subclass's __get__ was skipped from the third access on (LOAD_ATTR
+    # specialization), so a cached property (werkzeug's, as here) recomputed every time.
+    missing = object()
+
+    class cached(property):
+        def __init__(self, fget):
+            super().__init__(fget)
+            self.key = fget.__name__
+
+        def __set__(self, obj, value):
+            obj.__dict__[self.key] = value
+
+        def __get__(self, obj, owner=None):
+            if obj is None:
+                return self
+            value = obj.__dict__.get(self.key, missing)
+            if value is missing:
+                value = obj.__dict__[self.key] = self.fget(obj)
+            return value
+
+    class Holder:
+        computed = 0
+
+        @cached
+        def value(self):
+            """The value."""
+            Holder.computed += 1
+            return object()
+
+    holder = Holder()
+    seen = {id(holder.value) for _ in range(20)}
+    out["property_subclass_get"] = (
+        len(seen) == 1 and Holder.computed == 1 and Holder.__dict__["value"].__doc__ == "The value."
+    )
+
     class WithSuper(dict):
         def __init__(self):
             super().__init__(a=1)
