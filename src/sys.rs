@@ -216,3 +216,9 @@ pub fn batch_scheduling() -> io::Result<()> {
     // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param for the call.
     cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &raw const param) }).map(drop)
 }
+
+/// Turn transparent huge pages off for this process and the processes it forks.
+pub fn disable_transparent_huge_pages() -> io::Result<()> {
+    // SAFETY: PR_SET_THP_DISABLE takes plain integer arguments and touches no memory of ours.
+    cvt(unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) }).map(drop)
+}
