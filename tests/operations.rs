@@ -669,3 +669,33 @@ fn a_body_trickling_below_the_min_rate_gets_408() {
         String::from_utf8_lossy(&raw)
     );
 }
+
+#[test]
+fn a_small_body_that_stalls_gets_408_without_the_app() {
+    // A body of known, small length is read whole before the app runs (service.rs,
+    // PREFETCH_LIMIT): a client that stops half-way is answered 408 once --body-timeout has
+    // passed, and no Python thread waits for it meanwhile.
+    let server = Server::start(&[&app(), "--body-timeout", "3"]);
+    let mut s = server.connect();
+    s.write_all(b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf.")
+        .expect("head");
+    // While that one waits, the only Python thread still serves others at once.
+    let began = std::time::Instant::now();
+    assert_eq!(server.get("/").status, 200);
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+    let raw = read_to_close(&mut s);
+    assert!(
+        String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert!(
+        !server.log_text().contains("error in the app"),
+        "{}",
+        server.log_text()
+    );
+}

@@ -37,6 +37,12 @@ const DRAIN_LIMIT: u64 = 1 << 20;
 /// How long that skipping may take.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A body of at most this many bytes, with a known length and no `Expect: 100-continue`, is
+/// read whole before the job is queued: the app then reads it without waiting on this thread
+/// (a round trip between the threads per read otherwise), and a slow client never holds a
+/// Python thread for it.
+const PREFETCH_LIMIT: u64 = 64 * 1024;
+
 /// What every request of a worker shares.
 #[derive(Debug)]
 pub struct Shared {
@@ -166,15 +172,22 @@ async fn call(
         .headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let body = (!body.is_end_stream()).then(|| {
-        pump(
+    let body = if body.is_end_stream() {
+        None
+    } else if drain
+        && let Some(length) = body.size_hint().exact()
+        && length <= PREFETCH_LIMIT
+    {
+        Some(prefetch(body, length, shared.timeouts.body).await?)
+    } else {
+        Some(pump(
             body,
             Arc::clone(&fault),
             drain,
             shared.limits.body,
             shared.timeouts,
-        )
-    });
+        ))
+    };
     let (reply_tx, replies) = flume::bounded(REPLY_CHANNEL_DEPTH);
     let job = Job {
         environ,
@@ -234,6 +247,42 @@ async fn call(
         headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     Ok(response)
+}
+
+/// Read a small body of known `length` whole (see `PREFETCH_LIMIT`), within `--body-timeout`,
+/// and hand it to `wsgi.input` as a channel that already holds it and its end.
+async fn prefetch(
+    mut body: Incoming,
+    length: u64,
+    timeout: std::time::Duration,
+) -> Result<BodyChannel, RequestError> {
+    let read = async {
+        let mut data = bytes::BytesMut::with_capacity(usize::try_from(length).unwrap_or(0));
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => {
+                    if let Ok(chunk) = frame.into_data() {
+                        data.extend_from_slice(&chunk);
+                    }
+                }
+                // A client that went away gets no answer anyway; a broken body is its fault.
+                Err(_) => return Err(RequestError::BadBody),
+            }
+        }
+        Ok(data.freeze())
+    };
+    let data = tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| RequestError::TooSlow)??;
+    let (tx, chunks) = flume::bounded(2);
+    // The receiver is held here: both sends succeed at once.
+    let _ = tx.try_send(Ok(data));
+    let _ = tx.try_send(Ok(Bytes::new()));
+    Ok(BodyChannel {
+        start: None,
+        chunks,
+        timeout,
+    })
 }
 
 /// Hand the body to `wsgi.input`: a task that starts reading only when the app first reads
