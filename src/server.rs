@@ -28,8 +28,50 @@ const RESERVATION_GRACE: Duration = Duration::from_millis(100);
 /// first request before it is closed.
 const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
+/// How long a worker with no free Python thread leaves a waiting connection to the others
+/// before taking it itself (see `admit`).
+const ADMISSION_WAIT: Duration = Duration::from_millis(5);
+
 /// Pause after a failed accept (EMFILE and friends) so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The next connection. Taken at once while a Python thread is free, so that connections go
+/// to idle workers first (see `load`). A worker whose threads stay busy takes a connection
+/// that has waited `ADMISSION_WAIT` without any worker taking it: with keep-alive clients
+/// keeping every thread busy, "only while a thread is free" starved new connections (their
+/// first request waited up to ~100 ms under wrk with two connections, BENCHMARKS.md). Once it
+/// has waited, it takes the whole backlog (`backlog` stays set while connections are waiting),
+/// not one connection per wait.
+async fn admit(
+    listener: &Listener,
+    load: &crate::load::Load,
+    backlog: &mut bool,
+) -> std::io::Result<(Connection, ConnInfo)> {
+    if *backlog {
+        tokio::select! {
+            biased;
+            accepted = listener.accept() => return accepted,
+            () = std::future::ready(()) => *backlog = false,
+        }
+    }
+    loop {
+        if tokio::time::timeout(ADMISSION_WAIT, load.wait_for_room())
+            .await
+            .is_ok()
+        {
+            return listener.accept().await;
+        }
+        // Only a connection already waiting: the next one may find an idle worker.
+        tokio::select! {
+            biased;
+            accepted = listener.accept() => {
+                *backlog = true;
+                return accepted;
+            }
+            () = std::future::ready(()) => {}
+        }
+    }
+}
 
 /// A listening socket, converted for tokio inside the worker.
 pub enum Listener {
@@ -126,9 +168,10 @@ pub async fn run(
         let settings = Arc::clone(&settings);
         let mut stop = stop_rx.clone();
         accept_loops.spawn(async move {
+            let mut backlog = false;
             loop {
-                // At most --max-connections open, and a new one only while a Python thread
-                // is free (see `load`).
+                // At most --max-connections open, and a new one preferably while a Python
+                // thread is free (see `admit`).
                 let permit = tokio::select! {
                     _ = stop.changed() => return,
                     permit = Arc::clone(&connections).acquire_owned() => match permit {
@@ -138,11 +181,7 @@ pub async fn run(
                 };
                 tokio::select! {
                     _ = stop.changed() => return,
-                    () = shared.load.wait_for_room() => {}
-                }
-                tokio::select! {
-                    _ = stop.changed() => return,
-                    accepted = listener.accept() => match accepted {
+                    accepted = admit(&listener, &shared.load, &mut backlog) => match accepted {
                         Ok((conn, info)) => {
                             serve(conn, info, &shared, &settings, &drain, permit);
                         }
