@@ -26,7 +26,9 @@ const RESERVATION_GRACE: Duration = Duration::from_millis(100);
 
 /// When the worker stops, how long a connection that has sent nothing yet may take to send its
 /// first request before it is closed.
-const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
+/// Two seconds: on a loaded machine a client may be descheduled for over a second between
+/// connecting and sending (the reload test saw it at one).
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(2);
 
 /// How long a worker with no free Python thread leaves a waiting connection to the others
 /// before taking it itself (see `admit`).
@@ -400,7 +402,11 @@ where
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };
+        // The connection first: on a starved machine the grace can run out in the very poll
+        // in which the request becomes readable; polled first, it is read and dispatched,
+        // and the graceful shutdown below lets it finish.
         tokio::select! {
+            biased;
             _ = conn.as_mut() => return,
             _ = tokio::time::timeout(FIRST_REQUEST_GRACE, first) => {}
         }
