@@ -154,12 +154,14 @@ def _unspecialize_property_subclass(cls):
     (_Getter, which keeps the function's name and doc) right after its __init__, so the
     attribute always goes through the subclass's __get__, as on CPython.
     """
+    import types
+
     original = cls.__init__
 
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
         fget = property.fget.__get__(self)
-        if type(fget) is type(_overrides_get):
+        if type(fget) is types.FunctionType:
             property.__init__(self, _Getter(fget), self.fset, self.fdel, self.__doc__)
 
     __init__.__wrapped__ = original

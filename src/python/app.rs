@@ -125,10 +125,11 @@ impl App {
             .map_err(|_| LoadError::Internal("rwsgi._handler is not a module".to_owned()))?;
         let environ =
             EnvironConsts::new(vm, &handler, settings.multiprocess).map_err(internal(vm))?;
-        let call = CallConsts {
-            disconnected: class(vm, &handler, "ClientDisconnected")?,
-            file_wrapper: class(vm, &handler, "FileWrapper")?,
-        };
+        let call = CallConsts::new(
+            class(vm, &handler, "ClientDisconnected")?,
+            class(vm, &handler, "FileWrapper")?,
+        )
+        .map_err(|e| LoadError::Internal(format!("the 500 response head: {e}")))?;
         Ok(Self { app, environ, call })
     }
 

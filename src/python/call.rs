@@ -11,7 +11,7 @@ use rustpython_vm::{
     protocol::PyIterReturn,
 };
 
-use crate::wsgi::response::{HeadBuilder, HeadError};
+use crate::wsgi::response::{HeadBuilder, HeadError, ResponseHead};
 
 use super::response::{StartResponse, assertion, is_disconnect};
 
@@ -23,6 +23,18 @@ pub struct CallConsts {
     pub disconnected: PyTypeRef,
     /// `rwsgi._handler.FileWrapper` (wsgi.file_wrapper): a real file is sent with sendfile(2).
     pub file_wrapper: PyTypeRef,
+    /// The head of the 500 for an app that failed before its own head went out.
+    error_head: ResponseHead,
+}
+
+impl CallConsts {
+    pub fn new(disconnected: PyTypeRef, file_wrapper: PyTypeRef) -> Result<Self, HeadError> {
+        Ok(Self {
+            disconnected,
+            file_wrapper,
+            error_head: error_head()?,
+        })
+    }
 }
 
 /// Call `app` for one request and send its response through `tx`.
@@ -54,11 +66,11 @@ pub fn serve(
         if start.started() {
             start.abort(vm);
         } else {
-            match error_head() {
-                Ok(head) => start.send_error(vm, head, Bytes::from_static(ERROR_BODY)),
-                // Cannot happen (constant, valid values); dropping the sender answers 500 too.
-                Err(e) => crate::log::error(&format!("internal error: {e}")),
-            }
+            start.send_error(
+                vm,
+                consts.error_head.clone(),
+                Bytes::from_static(ERROR_BODY),
+            );
         }
     }
     if let Ok(iterable) = result {
@@ -95,7 +107,7 @@ fn respond(
         && let Some((fd, offset)) = file_of(vm, iterable)?
     {
         if start.send_head(vm, &status, &headers, Bytes::new(), false)?
-            && start.sendfile(vm, fd, offset, -1)?
+            && start.sendfile(vm, fd, offset)?
         {
             start.finish(vm);
         }
@@ -185,11 +197,11 @@ fn close(vm: &VirtualMachine, iterable: &PyObjectRef) {
 }
 
 /// The 500 for an app that failed before its head went out.
-fn error_head() -> Result<HeadBuilder, HeadError> {
+fn error_head() -> Result<ResponseHead, HeadError> {
     let mut head = HeadBuilder::new("500 Internal Server Error")?;
     head.header("Content-Type", "text/plain; charset=utf-8")?;
     head.header("Content-Length", &ERROR_BODY.len().to_string())?;
-    Ok(head)
+    Ok(head.finish())
 }
 
 /// An environ value for the log line (the app may have changed or removed it).
@@ -226,7 +238,7 @@ mod tests {
 
     #[test]
     fn the_error_head_is_what_its_body_says() {
-        let head = error_head().expect("valid").finish();
+        let head = error_head().expect("valid");
         assert_eq!(head.status.as_u16(), 500);
         assert_eq!(head.content_length, Some(ERROR_BODY.len() as u64));
     }

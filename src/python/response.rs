@@ -21,7 +21,7 @@ pub(crate) mod _response {
     };
 
     use crate::python::Reply as ReplyMsg;
-    use crate::wsgi::response::HeadBuilder;
+    use crate::wsgi::response::{HeadBuilder, ResponseHead};
 
     /// `start_response`, and the state of the response it starts.
     #[pyattr]
@@ -159,12 +159,12 @@ pub(crate) mod _response {
         }
 
         /// Send the head of an error response the app never started.
-        pub fn send_error(&self, vm: &VirtualMachine, head: HeadBuilder, body: Bytes) {
+        pub fn send_error(&self, vm: &VirtualMachine, head: ResponseHead, body: Bytes) {
             self.started.store(true, Ordering::Relaxed);
             self.post(
                 vm,
                 ReplyMsg::Head {
-                    head: head.finish(),
+                    head,
                     first: body,
                     done: true,
                 },
@@ -176,23 +176,16 @@ pub(crate) mod _response {
             data.is_empty() || self.post(vm, ReplyMsg::Chunk(data))
         }
 
-        /// Hand `count` bytes (all, when negative) of the open file `fd` from `offset` to the
-        /// HTTP side, which sends them with sendfile(2); the descriptor is duplicated, so the
-        /// app may close its file at once. False if the client has gone.
-        pub fn sendfile(
-            &self,
-            vm: &VirtualMachine,
-            fd: i32,
-            offset: i64,
-            count: i64,
-        ) -> PyResult<bool> {
+        /// Hand the open file `fd`, from `offset` to its end, to the HTTP side, which sends it
+        /// with sendfile(2); the descriptor is duplicated, so the app may close its file at
+        /// once. False if the client has gone.
+        pub fn sendfile(&self, vm: &VirtualMachine, fd: i32, offset: i64) -> PyResult<bool> {
             let os_error = |e: std::io::Error| vm.new_os_error(format!("wsgi.file_wrapper: {e}"));
             let offset =
                 u64::try_from(offset).map_err(|_| vm.new_value_error("negative offset"))?;
             let file = crate::sys::dup(fd).map_err(os_error)?;
             let size = file.metadata().map_err(os_error)?.len();
-            let available = size.saturating_sub(offset);
-            let len = u64::try_from(count).map_or(available, |c| c.min(available));
+            let len = size.saturating_sub(offset);
             Ok(self.post(vm, ReplyMsg::File { file, offset, len }))
         }
 
