@@ -94,8 +94,9 @@ pub struct PythonArgs {
     #[arg(short = 'm', value_name = "MODULE")]
     pub module: Option<String>,
 
-    /// python's -u, -I, -E, -s, -S and -B, accepted and ignored (output is unbuffered at exit,
-    /// the environment is already ignored), so tools that run `sys.executable -u ...` work.
+    /// python's -u, -I, -E, -s, -S and -B, accepted so that tools that run `sys.executable
+    /// -u ...` work: -I and -E ignore PYTHONPATH and -I/-S skip `site`; the others change
+    /// nothing (output is flushed at exit, bytecode is not written next to the sources).
     #[arg(short = 'u', hide = true)]
     pub unbuffered: bool,
     #[arg(short = 'I', hide = true)]
@@ -109,9 +110,22 @@ pub struct PythonArgs {
     #[arg(short = 'B', hide = true)]
     pub no_bytecode: bool,
 
-    /// Set when the binary was started under a name beginning with `python` (as pip's build
-    /// steps start `sys.executable`): then PYTHONPATH is honoured and `site` is imported, as a
-    /// python would.
+    /// python's -X OPTION: sys._xoptions, and what it sets (`utf8`, `utf8=0`, `dev`,
+    /// `int_max_str_digits=N`). Repeatable.
+    #[arg(short = 'X', value_name = "OPTION")]
+    pub xoptions: Vec<String>,
+
+    /// python's -W ARG: a warning filter (sys.warnoptions). Repeatable.
+    #[arg(short = 'W', value_name = "ARG")]
+    pub warnoptions: Vec<String>,
+
+    /// python's -O (-OO): sys.flags.optimize; assert statements are still compiled in.
+    #[arg(short = 'O', action = clap::ArgAction::Count)]
+    pub optimize: u8,
+
+    /// Set when the binary was started as a python (under a name beginning with `python`, or
+    /// with python's own command line, as `sys.executable -c ...` is): then `site` is
+    /// imported, as a python would.
     #[arg(skip)]
     pub as_python: bool,
 

@@ -26,17 +26,74 @@ fn main() -> ExitCode {
     }
 }
 
+/// A first argument that only python's command line has (rwsgi's own are subcommands,
+/// `--help` and `--version`; a bundle's are `rwsgi run`'s options, none of these).
+fn is_python_option(arg: &std::ffi::OsStr) -> bool {
+    let arg = arg.to_string_lossy();
+    let Some(flags) = arg.strip_prefix('-').filter(|f| !f.starts_with('-')) else {
+        return false;
+    };
+    // A cluster of python's one-letter switches (`-u`, `-OO`, `-IS`), or an option that takes
+    // a value, alone or attached (`-c`, `-m`, `-Wignore`, `-Xutf8`).
+    let switches = |f: &str| !f.is_empty() && f.chars().all(|c| "uIEsSBO".contains(c));
+    switches(flags)
+        || matches!(flags.chars().next(), Some('c' | 'm' | 'X' | 'W'))
+            && (flags.len() == 1 || flags.starts_with(['X', 'W']))
+}
+
+/// As in python, `-c CODE` and `-m MODULE` end the option list: what follows is the code's
+/// or module's argv (`-m cProfile -s time x.py`), so a `--` goes after them for clap. A
+/// script, the first positional argument, ends it too (clap's trailing arguments).
+fn end_python_options(args: &mut Vec<std::ffi::OsString>) {
+    let mut i = 2;
+    while let Some(arg) = args.get(i).map(|a| a.to_string_lossy().into_owned()) {
+        if arg == "--" || !arg.starts_with('-') || arg == "-" {
+            return;
+        }
+        if arg == "--pythonpath" {
+            i += 2;
+            continue;
+        }
+        if arg.starts_with("--") {
+            i += 1;
+            continue;
+        }
+        // A cluster of one-letter options: the first that takes a value ends it, with the
+        // value attached or in the next argument.
+        let flags = &arg[1..];
+        match flags.char_indices().find(|(_, c)| "cmXW".contains(*c)) {
+            Some((at, c)) => {
+                let attached = at + 1 < flags.len();
+                i += if attached { 1 } else { 2 };
+                if matches!(c, 'c' | 'm') {
+                    if i <= args.len() {
+                        args.insert(i, "--".into());
+                    }
+                    return;
+                }
+            }
+            None => i += 1,
+        }
+    }
+}
+
 fn run() -> anyhow::Result<ExitCode> {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // Started under a python name (pip's build steps run `sys.executable`, which `rwsgi pip`
-    // points at such a link): behave as `rwsgi python`.
-    let as_python = args.first().is_some_and(|argv0| {
+    // Started as a python: behave as `rwsgi python`. Either under a python name (pip's build
+    // steps run `sys.executable`, which `rwsgi pip` points at such a link), or with python's
+    // own command line: `sys.executable` is this binary, so `subprocess.run([sys.executable,
+    // '-c', ...])`, `-m json.tool` and multiprocessing's spawn arrive here that way.
+    let python_name = args.first().is_some_and(|argv0| {
         std::path::Path::new(argv0)
             .file_name()
             .is_some_and(|name| name.to_string_lossy().starts_with("python"))
     });
+    let as_python = python_name || args.get(1).is_some_and(|a| is_python_option(a));
     if as_python {
         args.insert(1, "python".into());
+    }
+    if args.get(1).is_some_and(|a| a == "python") {
+        end_python_options(&mut args);
     }
     let embedded = if as_python {
         None

@@ -1,7 +1,7 @@
 //! Real framework apps (apps/<framework>/) served by rwsgi over HTTP, with their pinned
 //! dependencies installed by apps/vendor.py (run once here when a vendor directory is
 //! missing, which needs python3 with pip and network access to PyPI); `rwsgi python` running
-//! scripts and Django's manage.py; and the compatibility fixes of pylib/rwsgi/_compat.py.
+//! scripts and Django's manage.py; and the compatibility fixes of src/python/patch/.
 //!
 //! Every app answers the same guestbook routes, so one check covers each: a rendered and
 //! escaped template, JSON values, a urlencoded POST that redirects and is then listed, a
@@ -12,9 +12,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
-use crate::common::{Response, Server, TempDir, bin, fixture, parse_one, repo};
+use crate::common::{
+    Response, Server, TempDir, bin, fixture, parse_one, python, python_in, repo, stderr, stdout,
+};
 
-const FRAMEWORKS: [&str; 6] = ["bottle", "django", "falcon", "flask", "pyramid", "webapp2"];
+const FRAMEWORKS: [&str; 7] = [
+    "bottle",
+    "django",
+    "falcon",
+    "flask",
+    "pyramid",
+    "sqlalchemy",
+    "webapp2",
+];
 
 /// Install every missing apps/<framework>/vendor once per test run, whichever test gets here
 /// first; the others wait on the lock and share the outcome.
@@ -360,30 +370,6 @@ fn webapp2_guestbook() {
 
 // ---- rwsgi python ----
 
-fn python(args: &[&str], env: &[(&str, &str)]) -> Output {
-    python_in(None, args, env)
-}
-
-fn python_in(dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.arg("python").args(args);
-    if let Some(dir) = dir {
-        cmd.current_dir(dir);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run rwsgi python")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 #[test]
 fn python_script_argv_path_and_exit_code() {
     let dir = TempDir::new("pyscript");
@@ -464,7 +450,7 @@ fn python_c_flushes_stdout_and_reports_errors() {
     assert!(stderr(&out).contains("can't open file"), "{}", stderr(&out));
 }
 
-// ---- compatibility fixes (pylib/rwsgi/_compat.py) ----
+// ---- compatibility fixes (src/python/patch/) ----
 
 fn assert_probe(json: &serde_json::Value) {
     for key in [

@@ -6,6 +6,7 @@ mod common;
 mod app_errors;
 mod behind_nginx;
 mod cli;
+mod compat;
 mod deploy;
 mod frameworks;
 mod hidden_python;

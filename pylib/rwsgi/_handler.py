@@ -3,6 +3,9 @@ ends an app's iteration when the client has gone. The call itself (start_respons
 body's iteration, close) is native: src/python/call.rs.
 """
 
+import os
+import stat
+
 from _rwsgi import log
 
 
@@ -56,9 +59,6 @@ class FileWrapper:
             return None
         if not isinstance(fd, int) or not isinstance(offset, int):
             return None
-        import os
-        import stat
-
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None

@@ -10,10 +10,6 @@ import os
 import sys
 import traceback
 
-from rwsgi import _compat
-
-_compat.install()
-
 
 def _where(exc, path):
     """(file, line) of the error: the SyntaxError's own position, else the deepest frame in the

@@ -12,11 +12,6 @@ import builtins
 import sys
 import types
 
-from rwsgi import _compat
-
-_compat.install()
-_compat.fix_build_config_vars()
-
 
 def _main_module(filename):
     module = types.ModuleType("__main__")

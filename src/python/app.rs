@@ -76,6 +76,20 @@ impl App {
             }
             AppSpec::Module { module, callable } => ("module", module.clone(), callable),
         };
+        // Everything rwsgi needs from Python is imported and bound before the app's first line
+        // runs: an app may install an import hook (Mercurial's demandimport replaces
+        // `__import__`) or edit sys.modules, and nothing of ours may go through those later.
+        let handler = import(vm, "_handler")
+            .map_err(internal(vm))?
+            .downcast::<PyModule>()
+            .map_err(|_| LoadError::Internal("rwsgi._handler is not a module".to_owned()))?;
+        let environ =
+            EnvironConsts::new(vm, &handler, settings.multiprocess).map_err(internal(vm))?;
+        let call = CallConsts::new(
+            class(vm, &handler, "ClientDisconnected")?,
+            class(vm, &handler, "FileWrapper")?,
+        )
+        .map_err(|e| LoadError::Internal(format!("the 500 response head: {e}")))?;
         if let Some(archive) = &settings.bundle {
             import(vm, "_bundle")
                 .and_then(|bundle| bundle.get_attr("mount", vm))
@@ -119,17 +133,6 @@ impl App {
                 traceback: text(1),
             });
         }
-        let handler = import(vm, "_handler")
-            .map_err(internal(vm))?
-            .downcast::<PyModule>()
-            .map_err(|_| LoadError::Internal("rwsgi._handler is not a module".to_owned()))?;
-        let environ =
-            EnvironConsts::new(vm, &handler, settings.multiprocess).map_err(internal(vm))?;
-        let call = CallConsts::new(
-            class(vm, &handler, "ClientDisconnected")?,
-            class(vm, &handler, "FileWrapper")?,
-        )
-        .map_err(|e| LoadError::Internal(format!("the 500 response head: {e}")))?;
         Ok(Self { app, environ, call })
     }
 

@@ -162,11 +162,40 @@ fn body_bytes(vm: &VirtualMachine, data: &PyObjectRef) -> PyResult<Bytes> {
     data.downcast_ref::<PyBytes>()
         .map(|b| Bytes::copy_from_slice(b.as_bytes()))
         .ok_or_else(|| {
+            if let Some(text) = data.downcast_ref::<PyStr>() {
+                hint_str_body(&text.to_string_lossy());
+            }
             vm.new_type_error(format!(
                 "the app's iterable yielded {}, not bytes (PEP 3333)",
                 data.class().name()
             ))
         })
+}
+
+/// The fix for a str body, as one log line, once per worker: the classic hello world that
+/// articles still show is Python 2 code (`return [output]` with `output = 'Hello World!'`).
+fn hint_str_body(text: &str) {
+    static HINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if HINTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    crate::log::warning(&str_body_hint(text));
+}
+
+/// `hint_str_body`'s line: the literal to write when the text is short ASCII, else the call.
+fn str_body_hint(text: &str) -> String {
+    let literal = (text.len() <= 40 && text.chars().all(|c| c.is_ascii_graphic() || c == ' '))
+        .then(|| format!("[b{text:?}]").replace('"', "'"))
+        .filter(|_| !text.contains(['\'', '"', '\\']));
+    let fix = match literal {
+        Some(literal) => {
+            format!("return {literal}, or encode text built at run time: [output.encode()]")
+        }
+        None => "encode it: return [output.encode()] (UTF-8), not [output]".to_owned(),
+    };
+    format!(
+        "the app's body is str, but a WSGI body is bytes (PEP 3333; the usual hello world is Python 2 code): {fix}. Each such response is a 500; this hint is logged once per worker"
+    )
 }
 
 /// `(fd, offset)` of a file_wrapper over a real file, from its `_fd_and_offset()`.
@@ -235,6 +264,16 @@ pub fn exception_text(vm: &VirtualMachine, exc: &PyBaseExceptionRef) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_str_body_hint_names_the_literal_or_the_call() {
+        let hint = str_body_hint("Hello World!");
+        assert!(hint.contains("return [b'Hello World!']"), "{hint}");
+        assert!(hint.contains("[output.encode()]"), "{hint}");
+        let hint = str_body_hint("caf\u{e9} with 'quotes'");
+        assert!(!hint.contains("[b'"), "{hint}");
+        assert!(hint.contains("[output.encode()]"), "{hint}");
+    }
 
     #[test]
     fn the_error_head_is_what_its_body_says() {

@@ -26,9 +26,11 @@ pub mod call;
 pub mod convert;
 pub mod interp;
 pub mod native;
+pub mod patch;
 pub mod pool;
 pub mod response;
 pub mod script;
+pub mod user_db;
 
 use bytes::Bytes;
 

@@ -51,9 +51,9 @@ pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
         }
         Source::Code(_) | Source::Module(_) => absolute(Path::new(".")),
     };
-    // Started as `python...`: PYTHONPATH comes after the script's directory, as in python.
+    // PYTHONPATH comes after the script's directory, as in python (not with -E or -I).
     let env_path = std::env::var_os("PYTHONPATH")
-        .filter(|_| args.as_python)
+        .filter(|_| !args.ignore_environment && !args.isolated)
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default();
     let sys_path = std::iter::once(first)
@@ -61,8 +61,14 @@ pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
         .chain(args.pythonpath.iter().map(|p| absolute(p)))
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
-    let interp = interp::build(sys_path);
-    let outcome = interp.enter(|vm| execute(vm, &source, argv, args.as_python));
+    let flags = interp::Flags {
+        xoptions: args.xoptions.clone(),
+        warnoptions: args.warnoptions.clone(),
+        optimize: args.optimize,
+    };
+    let interp = interp::build_with(sys_path, &flags);
+    let import_site = args.as_python && !args.no_site && !args.isolated;
+    let outcome = interp.enter(|vm| execute(vm, &source, argv, import_site));
     // finalize flushes stdout/stderr (print output is lost otherwise), runs atexit, and turns
     // a SystemExit into its status, printing any other exception.
     let status = interp.finalize(outcome.err());

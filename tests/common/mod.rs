@@ -390,3 +390,29 @@ pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// `rwsgi python ARGS` with `env` added to this process's environment.
+pub fn python(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    python_in(None, args, env)
+}
+
+/// `rwsgi python ARGS` in `dir` (or here).
+pub fn python_in(dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(bin());
+    cmd.arg("python").args(args);
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run rwsgi python")
+}
+
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

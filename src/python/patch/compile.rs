@@ -1,0 +1,64 @@
+//! `compile()` of a nested class with an annotation inside a block.
+//!
+//! RustPython 0.6.0's compiler refuses a class nested in a class body whose body holds an
+//! annotation inside a block: `SyntaxError: compiler_make_closure: cannot find
+//! '__conditional_annotations__' in parent vars` (rustpython-codegen, compile.rs). SQLAlchemy
+//! 2.1's ORM has one (`if TYPE_CHECKING: property: ...` in `RelationshipProperty.Comparator`)
+//! and could not be imported. Reproducer:
+//! `class A:\n class B:\n  if True:\n   x: int` must compile.
+//!
+//! `builtins.compile`, which the import system also compiles sources with, is wrapped natively:
+//! only when it fails with exactly that error is the source handed to `rwsgi._annotations`,
+//! which rewrites those annotations in the syntax tree and compiles it again.
+
+use rustpython_vm::{
+    AsObject, PyObjectRef, PyResult, VirtualMachine,
+    function::{FuncArgs, ItemDoc, PyMethodDef, PyMethodFlags},
+};
+
+/// The compiler's message for the case.
+const MARK: &str = "__conditional_annotations__";
+
+static COMPILE_DEF: PyMethodDef = PyMethodDef::new_const(
+    "compile",
+    compile,
+    PyMethodFlags::empty(),
+    ItemDoc::static_text(
+        "Compile source into a code object that can be executed by exec() or eval().",
+    ),
+);
+
+/// `compile`, bound to the interpreter's original and to `rwsgi._annotations.compile_again`.
+fn compile(bound: PyObjectRef, args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+    let (original, again) = match bound.downcast_ref::<rustpython_vm::builtins::PyTuple>() {
+        Some(pair) if pair.len() == 2 => (pair.as_slice()[0].clone(), pair.as_slice()[1].clone()),
+        _ => return Err(vm.new_type_error("compile: bad binding")),
+    };
+    match original.call(args.clone(), vm) {
+        Err(exc)
+            if exc.fast_isinstance(vm.ctx.exceptions.syntax_error)
+                && exc
+                    .as_object()
+                    .str(vm)
+                    .is_ok_and(|m| m.to_string_lossy().contains(MARK)) =>
+        {
+            let mut retry = args;
+            retry.prepend_arg(original);
+            again.call(retry, vm).map_err(|_| exc)
+        }
+        outcome => outcome,
+    }
+}
+
+/// Wrap this interpreter's `builtins.compile`.
+pub fn install(vm: &VirtualMachine) -> PyResult<()> {
+    let original = vm.builtins.get_attr("compile", vm)?;
+    let again = vm
+        .import("rwsgi._annotations", 0)?
+        .get_attr("_annotations", vm)?
+        .get_attr("compile_again", vm)?;
+    let bound = vm.ctx.new_tuple(vec![original, again]);
+    let ours = COMPILE_DEF.build_bound_function(&vm.ctx, bound.into());
+    vm.builtins.set_attr("compile", ours, vm)?;
+    Ok(())
+}

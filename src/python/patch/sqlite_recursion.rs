@@ -1,0 +1,184 @@
+//! sqlite3: a connection used again from inside one of its own row conversions.
+//!
+//! RustPython 0.6.0's `_sqlite3` calls converters, row factories and text factories while it
+//! holds the cursor's and the connection's locks (stdlib/src/_sqlite3.rs, `Cursor::next`), so
+//! a converter that executes on its own cursor deadlocked: the worker hung until `--timeout`.
+//! CPython raises `ProgrammingError: Recursive use of cursors not allowed.` Reproducer:
+//! `sqlite3.register_converter('X', lambda b: cur.execute('select 1'))` on a connection with
+//! PARSE_COLNAMES, then `cur.execute('select 1 as "a [X]"').fetchall()`.
+//!
+//! The cursor and connection methods that take those locks are wrapped: while one runs, its
+//! connection is marked busy on this thread (each interpreter has its own thread), and a
+//! nested call on the same connection raises that ProgrammingError instead of waiting for
+//! itself. Another connection stays usable from a converter. One difference remains: CPython
+//! lets a converter use a *second cursor of the same connection*; here that is refused too
+//! (RustPython holds the connection's lock), which beats a hang.
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use rustpython_vm::{
+    Py, PyObject, PyObjectRef, PyResult, VirtualMachine,
+    builtins::PyType,
+    function::{FuncArgs, ItemDoc, PyMethodDef, PyMethodFlags},
+    protocol::PyIterReturn,
+};
+
+thread_local! {
+    /// Addresses of the connections with a call in progress on this thread.
+    static BUSY: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The iternext slot's signature (crate-private in rustpython-vm).
+type IterNextSlot = fn(&PyObject, &VirtualMachine) -> PyResult<PyIterReturn>;
+
+static CURSOR_NEXT: OnceLock<IterNextSlot> = OnceLock::new();
+
+/// Run `f` with `connection` marked busy, or refuse a nested use.
+fn guarded<R>(
+    connection: &PyObject,
+    vm: &VirtualMachine,
+    f: impl FnOnce() -> PyResult<R>,
+) -> PyResult<R> {
+    let key = connection as *const PyObject as usize;
+    let nested = BUSY.with(|busy| {
+        let mut busy = busy.borrow_mut();
+        if busy.contains(&key) {
+            return true;
+        }
+        busy.push(key);
+        false
+    });
+    if nested {
+        let error = vm
+            .import("_sqlite3", 0)?
+            .get_attr("ProgrammingError", vm)?
+            .call(("Recursive use of cursors not allowed.",), vm)?;
+        return Err(error
+            .downcast()
+            .map_err(|_| vm.new_type_error("_sqlite3.ProgrammingError is not an exception"))?);
+    }
+    let result = f();
+    BUSY.with(|busy| {
+        let mut busy = busy.borrow_mut();
+        if let Some(at) = busy.iter().rposition(|k| *k == key) {
+            busy.remove(at);
+        }
+    });
+    result
+}
+
+/// The connection of a cursor (its `connection` attribute), or the connection itself.
+fn connection_of(obj: &PyObject, is_cursor: bool, vm: &VirtualMachine) -> PyResult<PyObjectRef> {
+    if is_cursor {
+        obj.get_attr("connection", vm)
+    } else {
+        Ok(obj.to_owned())
+    }
+}
+
+fn cursor_next(obj: &PyObject, vm: &VirtualMachine) -> PyResult<PyIterReturn> {
+    let next = *CURSOR_NEXT
+        .get()
+        .expect("the slot is only installed after the original is saved");
+    let connection = obj.get_attr("connection", vm)?;
+    guarded(&connection, vm, || next(obj, vm))
+}
+
+/// The wrapped methods: `(type index, name)`, where index 0 is Cursor and 1 Connection.
+const METHODS: [(usize, &str); 11] = [
+    (0, "execute"),
+    (0, "executemany"),
+    (0, "executescript"),
+    (0, "fetchone"),
+    (0, "fetchmany"),
+    (0, "fetchall"),
+    (1, "execute"),
+    (1, "executemany"),
+    (1, "executescript"),
+    (1, "commit"),
+    (1, "rollback"),
+];
+
+/// The original method descriptors, in METHODS order.
+static ORIGINAL: OnceLock<Vec<PyObjectRef>> = OnceLock::new();
+
+fn call_original(
+    index: usize,
+    zelf: PyObjectRef,
+    mut args: FuncArgs,
+    vm: &VirtualMachine,
+) -> PyResult {
+    let original = &ORIGINAL
+        .get()
+        .expect("the methods are only installed after the originals are saved")[index];
+    let connection = connection_of(&zelf, METHODS[index].0 == 0, vm)?;
+    args.prepend_arg(zelf);
+    guarded(&connection, vm, || original.call(args, vm))
+}
+
+macro_rules! wrappers {
+    ($($index:literal => $fn:ident),* $(,)?) => {
+        $(fn $fn(zelf: PyObjectRef, args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+            call_original($index, zelf, args, vm)
+        })*
+        static DEFS: [PyMethodDef; METHODS.len()] = [
+            $(PyMethodDef::new_const(METHODS[$index].1, $fn, PyMethodFlags::METHOD, ItemDoc::NONE)),*
+        ];
+    };
+}
+
+wrappers! {
+    0 => cursor_execute,
+    1 => cursor_executemany,
+    2 => cursor_executescript,
+    3 => cursor_fetchone,
+    4 => cursor_fetchmany,
+    5 => cursor_fetchall,
+    6 => connection_execute,
+    7 => connection_executemany,
+    8 => connection_executescript,
+    9 => connection_commit,
+    10 => connection_rollback,
+}
+
+/// Wrap the methods and Cursor's iternext slot. The types are process-wide: once.
+pub fn install(vm: &VirtualMachine) -> PyResult<()> {
+    if ORIGINAL.get().is_some() {
+        return Ok(());
+    }
+    let module = vm.import("_sqlite3", 0)?;
+    let class = |name: &'static str| -> PyResult<&'static Py<PyType>> {
+        let ty = module
+            .get_attr(name, vm)?
+            .downcast::<PyType>()
+            .map_err(|_| vm.new_type_error(format!("_sqlite3.{name} is not a type")))?;
+        // The type lives as long as the process: a static reference for the descriptors.
+        Ok(Box::leak(Box::new(ty)))
+    };
+    let types = [class("Cursor")?, class("Connection")?];
+    let mut originals = Vec::with_capacity(METHODS.len());
+    for (ty, name) in METHODS {
+        let original = types[ty]
+            .get_attr(vm.ctx.intern_str(name))
+            .ok_or_else(|| vm.new_attribute_error(format!("_sqlite3 has no {name}")))?;
+        originals.push(original);
+    }
+    if ORIGINAL.set(originals).is_err() {
+        return Ok(());
+    }
+    for (def, (ty, name)) in DEFS.iter().zip(METHODS) {
+        let method = def.build_method(&vm.ctx, types[ty]);
+        types[ty].set_attr(vm.ctx.intern_str(name), method.into());
+    }
+    let cursor = types[0];
+    if let Some(next) = cursor.slots.iternext.load() {
+        let _ = CURSOR_NEXT.set(next);
+        let ours: IterNextSlot = cursor_next;
+        cursor.slots.iternext.store(Some(ours));
+    }
+    for ty in types {
+        ty.modified();
+    }
+    Ok(())
+}

@@ -1,0 +1,516 @@
+//! Where RustPython differs from CPython and rwsgi mends it (src/python/patch/, pylib/): each
+//! test runs the reproducer on the real binary, under `rwsgi python` or served over HTTP, and
+//! fails on an rwsgi without the fix.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::common::{Server, TempDir, bin, fixture, python, repo, stderr, stdout};
+use crate::frameworks::vendor;
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    serde_json::from_str(stdout(out).trim())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
+}
+
+// ---- pwd and grp read /etc/passwd and /etc/group (the static glibc cannot use NSS) ----
+
+/// The entries of a colon-separated database file, as glibc's "files" source reads them.
+fn entries(path: &str, fields: usize) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with(['#', '+', '-']))
+        .map(|l| l.split(':').map(str::to_owned).collect::<Vec<_>>())
+        .filter(|f| f.len() == fields)
+        .collect()
+}
+
+#[test]
+fn user_and_group_lookups_answer_from_the_files_and_never_crash() {
+    let code = r#"
+import grp, json, os, pwd
+out = {}
+for fn, arg in [(pwd.getpwnam, "nosuch-user"), (pwd.getpwuid, 2**31 - 7),
+                (grp.getgrnam, "nosuch-group"), (grp.getgrgid, 2**31 - 7)]:
+    try:
+        fn(arg)
+        out[fn.__name__] = "found"
+    except KeyError as e:
+        out[fn.__name__] = str(e)
+out["users"] = [list(p) for p in pwd.getpwall()]
+out["groups"] = [[g.gr_name, g.gr_gid, g.gr_mem] for g in grp.getgrall()]
+me = pwd.getpwuid(os.getuid())
+out["me"] = [me.pw_name, me.pw_dir, me[0] == me.pw_name, len(me)]
+out["byname"] = pwd.getpwnam(me.pw_name) == me
+out["repr"] = repr(me).startswith("pwd.struct_passwd(pw_name=")
+print(json.dumps(out))
+"#;
+    let out = python(&["-c", code], &[]);
+    assert_ne!(out.status.code(), Some(139), "crashed: {}", stderr(&out));
+    let json = json_of(&out);
+    assert_eq!(
+        json["getpwnam"],
+        "\"getpwnam(): name not found: 'nosuch-user'\""
+    );
+    assert_eq!(json["getpwuid"], "'getpwuid(): uid not found: 2147483641'");
+    assert_eq!(
+        json["getgrnam"],
+        "\"getgrnam(): name not found: 'nosuch-group'\""
+    );
+    assert_eq!(json["getgrgid"], "'getgrgid(): gid not found: 2147483641'");
+    let users = entries("/etc/passwd", 7);
+    assert_eq!(json["users"].as_array().map(Vec::len), Some(users.len()));
+    assert_eq!(json["users"][0][0], users[0][0].as_str(), "{json}");
+    assert_eq!(
+        json["groups"].as_array().map(Vec::len),
+        Some(entries("/etc/group", 4).len())
+    );
+    assert_eq!(json["me"][2], true);
+    assert_eq!(json["me"][3], 7);
+    assert_eq!(json["byname"], true);
+    assert_eq!(json["repr"], true);
+}
+
+/// `~` without HOME and getpass.getuser() without LOGNAME/USER go through pwd: a served app
+/// that did either crashed its worker.
+#[test]
+fn home_and_user_name_without_environment_come_from_pwd() {
+    let code = "import getpass, os, pwd; me = pwd.getpwuid(os.getuid()); \
+                print(os.path.expanduser('~') == me.pw_dir, getpass.getuser() == me.pw_name)";
+    let out = Command::new(bin())
+        .args(["python", "-c", code])
+        .env_clear()
+        .output()
+        .expect("run rwsgi python");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "True True");
+}
+
+// ---- UTF-8 mode: stdio, open() and the preferred encoding, whatever the locale ----
+
+const ENCODINGS: &str = "import io, locale, sys; print('caf\u{e9}', sys.stdout.encoding, \
+    sys.flags.utf8_mode, locale.getpreferredencoding(False), io.text_encoding(None), \
+    sys.getfilesystemencoding())";
+
+fn encodings_with(env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(bin());
+    cmd.args(["python", "-c", ENCODINGS]).env_clear();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run rwsgi python");
+    assert_eq!(out.status.code(), Some(0), "{env:?}: {}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
+
+#[test]
+fn text_is_utf8_without_a_locale_as_in_cpython_utf8_mode() {
+    let utf8 = "caf\u{e9} utf-8 1 utf-8 utf-8 utf-8";
+    assert_eq!(encodings_with(&[]), utf8, "no locale at all (FROM scratch)");
+    assert_eq!(encodings_with(&[("LANG", "C.UTF-8")]), utf8);
+    assert_eq!(
+        encodings_with(&[("LC_ALL", "C")]),
+        utf8,
+        "PEP 538 coerces C"
+    );
+    assert_eq!(
+        encodings_with(&[("PYTHONUTF8", "0"), ("LANG", "C")]),
+        utf8,
+        "opting out under the C locale still gets UTF-8 (coercion)"
+    );
+}
+
+#[test]
+fn a_served_app_prints_and_writes_non_ascii_without_a_locale() {
+    let mut cmd = Command::new(bin());
+    cmd.env_clear();
+    let server = Server::start_with(cmd, &[&fixture("unicode_print.py")]);
+    let resp = server.get("/");
+    assert_eq!(resp.status, 200, "{}", server.log_text());
+    assert_eq!(resp.text(), "utf-8 utf-8 caf\u{e9}");
+}
+
+// ---- the method resolution order (C3) ----
+
+/// The probe's hierarchies under rwsgi and CPython give the same orders, and every class of
+/// the stdlib modules web apps use, Django and SQLAlchemy has C3's order.
+#[test]
+fn method_resolution_order_is_cpythons() {
+    let probe = fixture("mro_probe.py");
+    let stdlib = [
+        "json",
+        "email.mime.multipart",
+        "http.cookies",
+        "http.server",
+        "logging.handlers",
+        "xml.dom.minidom",
+        "decimal",
+        "collections",
+        "asyncio",
+        "unittest",
+        "argparse",
+        "typing",
+        "enum",
+        "io",
+    ];
+    let mut args = vec![probe.as_str()];
+    args.extend(stdlib);
+    let rwsgi = json_of(&python(&args, &[]));
+    let cpython = Command::new("python3")
+        .args(&args)
+        .output()
+        .expect("python3 (CPython) is needed as the reference");
+    let cpython = json_of(&cpython);
+    assert_eq!(rwsgi["cases"], cpython["cases"]);
+    assert_eq!(rwsgi["mismatches"], serde_json::json!([]), "{rwsgi}");
+    assert!(rwsgi["checked"].as_u64() > Some(500), "{rwsgi}");
+
+    let django = vendor("django");
+    let sqlalchemy = vendor("sqlalchemy");
+    let libs = [
+        "--pythonpath",
+        &*django.to_string_lossy(),
+        "--pythonpath",
+        &*sqlalchemy.to_string_lossy(),
+    ]
+    .map(str::to_owned);
+    let mut args: Vec<&str> = libs.iter().map(String::as_str).collect();
+    args.push(&probe);
+    args.extend([
+        "sqlalchemy",
+        "sqlalchemy.orm",
+        "sqlalchemy.ext.declarative",
+        "django.db.models",
+        "django.forms",
+        "django.http",
+        "django.views.generic",
+        "django.template.defaulttags",
+    ]);
+    let frameworks = json_of(&python(&args, &[("DJANGO_SETTINGS_MODULE", "")]));
+    assert_eq!(
+        frameworks["mismatches"],
+        serde_json::json!([]),
+        "{frameworks}"
+    );
+    assert!(frameworks["checked"].as_u64() > Some(2000), "{frameworks}");
+}
+
+/// SQLAlchemy 2.1 failed to import, and on 2.0 every flush with a relationship answered 500.
+#[test]
+fn sqlalchemy_orm_with_relationships_over_http() {
+    let vendor = vendor("sqlalchemy");
+    let tmp = TempDir::new("sqla");
+    let db = tmp.path().join("books.sqlite3");
+    let mut cmd = Command::new(bin());
+    cmd.env("SQLA_DB", &db);
+    let app = repo().join("apps/sqlalchemy/app.py");
+    let server = Server::start_with(
+        cmd,
+        &[
+            &app.to_string_lossy(),
+            "--pythonpath",
+            &vendor.to_string_lossy(),
+        ],
+    );
+    let post = |target: &str, form: &str| {
+        let raw = format!(
+            "POST {target} HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        );
+        crate::common::parse_one(&server.raw(raw.as_bytes()))
+    };
+    let created = post("/authors", "name=Ada+Lovelace&books=Notes|Sketch+%E2%9C%93");
+    assert_eq!(created.status, 201, "{}", server.log_text());
+    assert_eq!(post("/authors", "name=Grace&books=COBOL").status, 201);
+    let listed = server.get("/");
+    assert_eq!(listed.status, 200, "{}", server.log_text());
+    let json = listed.json();
+    assert_eq!(json["book_count"], 3);
+    assert_eq!(json["authors"][0]["name"], "Ada Lovelace");
+    assert_eq!(
+        json["authors"][0]["books"],
+        serde_json::json!(["Notes", "Sketch \u{2713}"])
+    );
+    let id = created.json()["id"].as_i64().expect("id");
+    assert_eq!(post(&format!("/authors/{id}/delete"), "").status, 200);
+    assert_eq!(
+        server.get("/").json()["book_count"],
+        1,
+        "delete-orphan cascade"
+    );
+}
+
+// ---- re.sub with a function that returns None ----
+
+#[test]
+fn re_sub_treats_a_none_replacement_as_empty() {
+    let code = r#"
+import re
+p = re.compile("a")
+print(re.sub("a", lambda m: None, "xax"), re.subn("a", lambda m: None, "xaxa"),
+      re.sub(b"a", lambda m: None, b"xax"), p.sub(repl=lambda m: None, string="bab"),
+      p.subn(lambda m: None, "aa", count=1), re.sub("a", lambda m: m.group().upper(), "xax"),
+      re.sub("(a)", r"[\1]", "xax"), re.sub("a", "-", "xax"))
+"#;
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "xx ('xx', 2) b'xx' bb ('a', 1) xAx x[a]x x-x"
+    );
+}
+
+// ---- rwsgi's own Python is bound before the app runs ----
+
+/// An app that replaces `__import__` and poisons sys.modules at import time (as Mercurial's
+/// demandimport does for hgweb) is still served: wsgi.errors, wsgi.file_wrapper and the
+/// loader's modules were bound before its first line ran.
+#[test]
+fn an_app_that_takes_over_imports_is_served() {
+    let server = Server::start(&[&fixture("hostile_import_hook.py")]);
+    let resp = server.get("/");
+    assert_eq!(resp.status, 200, "{}", server.log_text());
+    assert_eq!(resp.text(), "served despite the hook\n");
+    assert!(server.wait_log("hostile hook app served a request", Duration::from_secs(5)));
+    let file = server.get("/file");
+    assert_eq!(file.status, 200, "{}", server.log_text());
+    let source = std::fs::read_to_string(fixture("hostile_import_hook.py")).expect("fixture");
+    assert_eq!(file.text(), source);
+}
+
+// ---- the Python 2 hello world ----
+
+#[test]
+fn a_str_body_is_a_500_with_the_fix_logged_once() {
+    let server = Server::start(&[&fixture("python2_hello.py")]);
+    for _ in 0..3 {
+        assert_eq!(server.get("/").status, 500);
+    }
+    let hint = "return [b'Hello World!']";
+    assert!(
+        server.wait_log(hint, Duration::from_secs(5)),
+        "{}",
+        server.log_text()
+    );
+    assert!(server.wait_log("yielded str, not bytes", Duration::from_secs(5)));
+    let hints = server
+        .log_text()
+        .lines()
+        .filter(|l| l.contains(hint))
+        .count();
+    assert_eq!(hints, 1, "{}", server.log_text());
+}
+
+// ---- json's integer digit limit ----
+
+#[test]
+fn json_refuses_integers_past_the_digit_limit_as_int_does() {
+    let code = r#"
+import json, sys
+def load(text):
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        return "ValueError" if "digits" in str(e) else str(e)
+print(load("1" * 5000), load('{"n": %s}' % ("9" * 4301)))
+print(load("[1, -2, 30000000000000000000, 1.5]"), load("1" * 4300) == int("1" * 4300))
+sys.set_int_max_str_digits(6000)
+print(load("1" * 5000) == int("1" * 5000))
+print(json.loads("12", parse_int=lambda s: "custom " + s))
+"#;
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "ValueError ValueError\n[1, -2, 30000000000000000000, 1.5] True\nTrue\ncustom 12\n"
+    );
+}
+
+// ---- time.tzset and zoneinfo's search path ----
+
+#[test]
+fn time_tzset_follows_tz() {
+    let code = "import os, time\n\
+        os.environ['TZ'] = 'UTC'; time.tzset(); utc = (time.timezone, time.localtime(0).tm_hour)\n\
+        os.environ['TZ'] = 'EST+05EDT,M3.2.0,M11.1.0'; time.tzset()\n\
+        print(utc, time.timezone, time.altzone, time.daylight, time.tzname, time.localtime(0).tm_hour)";
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "(0, 0) 18000 14400 1 ('EST', 'EDT') 19"
+    );
+}
+
+#[test]
+fn zoneinfo_reset_tzpath_keeps_the_system_database() {
+    if !std::path::Path::new("/usr/share/zoneinfo/America/New_York").is_file() {
+        eprintln!("skipped: no system time-zone database");
+        return;
+    }
+    let code = "import datetime, zoneinfo\nzoneinfo.reset_tzpath()\n\
+        tz = zoneinfo.ZoneInfo('America/New_York')\n\
+        print('/usr/share/zoneinfo' in zoneinfo.TZPATH, datetime.datetime(2024, 7, 1, tzinfo=tz).utcoffset())";
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "True -1 day, 20:00:00");
+}
+
+// ---- the interpreter's command line is python's ----
+
+/// `sys.executable` is the rwsgi binary: started with python's options it is a python, so
+/// subprocesses of `sys.executable` (and `-m` tools) work.
+#[test]
+fn sys_executable_runs_as_python() {
+    let code = r#"
+import subprocess, sys
+run = lambda *a, **k: subprocess.run([sys.executable, *a], capture_output=True, text=True, **k)
+print(run("-c", "print(6 * 7)").stdout.strip())
+tool = run("-m", "json.tool", input='{"a": [1]}')
+print(tool.returncode, tool.stdout.split())
+print(run("-u", "-X", "utf8", "-c", "import sys; print(sys.argv[1:])", "x", "-y").stdout.strip())
+"#;
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "42\n0 ['{', '\"a\":', '[', '1', ']', '}']\n['x', '-y']\n"
+    );
+    let direct = Command::new(bin())
+        .args(["-c", "import sys; print(sys.flags.optimize)"])
+        .output()
+        .expect("rwsgi -c");
+    assert_eq!(stdout(&direct).trim(), "0", "{}", stderr(&direct));
+}
+
+#[test]
+fn python_options_x_w_o_and_pythonpath() {
+    let code = "import sys, warnings; print(sys._xoptions, sys.flags.optimize, sys.warnoptions, sys.path[1])";
+    let out = python(
+        &[
+            "-X",
+            "feature=on",
+            "-X",
+            "dev",
+            "-W",
+            "error::DeprecationWarning",
+            "-OO",
+            "-c",
+            code,
+        ],
+        &[("PYTHONPATH", "/nonexistent/lib")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "{'feature': 'on', 'dev': True} 2 ['error::DeprecationWarning'] /nonexistent/lib"
+    );
+    let ignored = python(
+        &[
+            "-E",
+            "-c",
+            "import sys; print('/nonexistent/lib' in sys.path)",
+        ],
+        &[("PYTHONPATH", "/nonexistent/lib")],
+    );
+    assert_eq!(stdout(&ignored).trim(), "False", "{}", stderr(&ignored));
+}
+
+// ---- sqlite3: a cursor used again from its own converter ----
+
+/// This deadlocked (the worker hung until --timeout); CPython raises ProgrammingError.
+#[test]
+fn sqlite_recursive_cursor_use_raises_instead_of_hanging() {
+    let code = r#"
+import sqlite3
+conn = sqlite3.connect(":memory:", detect_types=sqlite3.PARSE_COLNAMES)
+cur = conn.cursor()
+def again(b):
+    cur.execute("select 2")
+    return b
+sqlite3.register_converter("AGAIN", again)
+try:
+    cur.execute('select 1 as "a [AGAIN]"').fetchall()
+    print("no error")
+except sqlite3.ProgrammingError as e:
+    print("ProgrammingError:", e)
+other = sqlite3.connect(":memory:")
+sqlite3.register_converter("OTHER", lambda b: other.execute("select 5").fetchone()[0])
+print(conn.execute('select 1 as "a [OTHER]"').fetchall(), cur.execute("select 3").fetchall())
+"#;
+    let mut child = Command::new(bin())
+        .args(["python", "-c", code])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rwsgi python");
+    let finished = crate::common::eventually(Duration::from_secs(60), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if !finished {
+        let _ = child.kill();
+        panic!("rwsgi python hung on a recursive cursor");
+    }
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "ProgrammingError: Recursive use of cursors not allowed.\n[(5,)] [(3,)]\n"
+    );
+}
+
+// ---- cProfile (RustPython has neither cProfile nor _lsprof) ----
+
+#[test]
+fn cprofile_counts_calls_as_cpython_does() {
+    let json = json_of(&python(&[&fixture("cprofile_probe.py")], &[]));
+    let checks = json.as_object().expect("an object of checks");
+    assert!(checks.len() > 5, "{json}");
+    for (name, ok) in checks {
+        assert_eq!(ok, true, "{name}: {json}");
+    }
+    // `-m cProfile` with its own options after the module name.
+    let tmp = TempDir::new("cprofile");
+    let script = tmp.path().join("work.py");
+    std::fs::write(
+        &script,
+        "def leaf(i):\n    return i\n\ndef run():\n    return sum(leaf(i) for i in range(300))\n\nprint(run())\n",
+    )
+    .expect("write script");
+    let out = python(
+        &["-m", "cProfile", "-s", "ncalls", &script.to_string_lossy()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("44850\n"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("300 ") && l.contains("work.py:1(leaf)")),
+        "{text}"
+    );
+}
+
+/// Served: an app that imports cProfile at module level (a CalDAV server does) starts.
+#[test]
+fn an_app_importing_cprofile_is_served() {
+    let tmp = TempDir::new("cprofile-app");
+    let app = tmp.path().join("app.py");
+    std::fs::write(
+        &app,
+        "import cProfile, pstats, io\n\
+         def application(environ, start_response):\n\
+         \x20   p = cProfile.Profile()\n\
+         \x20   p.enable(); sum(range(10)); p.disable()\n\
+         \x20   out = io.StringIO(); pstats.Stats(p, stream=out).print_stats()\n\
+         \x20   start_response('200 OK', [('Content-Type', 'text/plain')])\n\
+         \x20   return [b'profiled' if 'function calls' in out.getvalue() else b'empty']\n",
+    )
+    .expect("write app");
+    let server = Server::start(&[&app.to_string_lossy()]);
+    let resp = server.get("/");
+    assert_eq!(resp.status, 200, "{}", server.log_text());
+    assert_eq!(resp.text(), "profiled");
+}
