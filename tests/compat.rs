@@ -514,3 +514,52 @@ fn an_app_importing_cprofile_is_served() {
     assert_eq!(resp.status, 200, "{}", server.log_text());
     assert_eq!(resp.text(), "profiled");
 }
+
+// ---- the standard library: what cannot be imported is what the README says ----
+
+/// The module names of the README's table of absent standard-library modules.
+fn documented_absent() -> Vec<String> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let section = readme
+        .split("### Standard-library modules that are absent")
+        .nth(1)
+        .expect("the README's section on absent modules");
+    let section = section.split("\n#").next().unwrap_or(section);
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split(" | ").next())
+        .flat_map(|cell| {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_stdlib_module_imports_or_is_documented_as_absent() {
+    let out = Command::new("python3")
+        .arg(repo().join("conformance/python/stdlib_imports.py"))
+        .arg(bin())
+        .output()
+        .expect("python3 runs the audit");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let absent = documented_absent();
+    assert!(absent.len() > 30, "{absent:?}");
+    let undocumented: Vec<String> = stdout(&out)
+        .lines()
+        .filter(|l| {
+            let name = l.split('\t').next().unwrap_or_default();
+            !absent.iter().any(|a| a == name)
+        })
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "modules that fail to import and are not in the README's table:\n{}",
+        undocumented.join("\n")
+    );
+}

@@ -9,6 +9,7 @@ compatibility layer installed first). A SCRIPT that is a zip archive or a direct
 """
 
 import builtins
+import os  # imported before any script runs, as CPython's start-up (site) does
 import sys
 import types
 
@@ -25,8 +26,6 @@ def _main_module(filename):
 
 
 def _is_zip_or_dir(path):
-    import os
-
     if os.path.isdir(path):
         return True
     with open(path, "rb") as f:
