@@ -126,7 +126,7 @@ pub struct ServerSettings {
 }
 
 /// The hyper settings, each on purpose.
-fn builder(timeouts: &Timeouts) -> http1::Builder {
+fn builder(timeouts: &Timeouts, fields: usize) -> http1::Builder {
     let mut b = http1::Builder::new();
     b.timer(TokioTimer::new())
         // Default on; written here because pipelining and keep-alive are promised.
@@ -145,8 +145,9 @@ fn builder(timeouts: &Timeouts) -> http1::Builder {
         .pipeline_flush(false)
         // A client that half-closes after its request still gets the response.
         .half_close(true)
-        // hyper's default of 100 headers, as gunicorn's limit_request_fields.
-        .max_headers(100);
+        // --limit-request-fields: the guard answers 431 past it, so hyper must take as many
+        // (its own default of 100 answered 431 to a request the limit allowed).
+        .max_headers(fields);
     b
 }
 
@@ -384,7 +385,7 @@ where
         settings.timeouts,
         proxy,
     );
-    let conn = builder(&settings.timeouts).serve_connection(
+    let conn = builder(&settings.timeouts, settings.limits.fields).serve_connection(
         TokioIo::new(io),
         wsgi_service(shared, info, Arc::clone(&state)),
     );

@@ -91,6 +91,25 @@ fn request_line_and_field_limits() {
     assert_eq!(server.get("/pid").status, 200);
 }
 
+/// hyper's own limit of 100 header fields stood below a larger --limit-request-fields.
+#[test]
+fn a_field_limit_above_a_hundred_is_honoured() {
+    let server = Server::start(&[&app(), "--limit-request-fields", "300"]);
+    let request = |fields: usize| {
+        let mut raw = String::from("GET /pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+        for i in 0..fields - 2 {
+            raw.push_str(&format!("X-F{i}: {i}\r\n"));
+        }
+        raw.push_str("\r\n");
+        String::from_utf8_lossy(&server.raw(raw.as_bytes())).into_owned()
+    };
+    let ok = request(101);
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let ok = request(300);
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert!(request(301).starts_with("HTTP/1.1 431"));
+}
+
 #[test]
 fn idle_keep_alive_connections_are_closed() {
     let server = Server::start(&[&app(), "--keep-alive", "1"]);
