@@ -15,7 +15,7 @@
 FROM rust:1.95-bookworm AS build
 # libffi-dev: the static libffi.a the static build links (.cargo/config.toml).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libffi-dev \
+ && apt-get install -y --no-install-recommends libffi-dev libexpat1-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

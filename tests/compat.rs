@@ -563,3 +563,64 @@ fn every_stdlib_module_imports_or_is_documented_as_absent() {
         undocumented.join("\n")
     );
 }
+
+// ---- XML: what expat refuses is refused, with expat's code and position ----
+
+/// ElementTree, minidom and sax over well-formed and malformed documents: the same lines as
+/// CPython's (RustPython's pyexpat accepted every malformed one).
+#[test]
+fn xml_parsers_refuse_what_expat_refuses() {
+    let probe = fixture("xml_probe.py");
+    let rwsgi = python(&[&probe], &[]);
+    assert_eq!(rwsgi.status.code(), Some(0), "{}", stderr(&rwsgi));
+    let cpython = Command::new("python3")
+        .arg(&probe)
+        .output()
+        .expect("python3 (CPython) is needed as the reference");
+    assert_eq!(cpython.status.code(), Some(0), "{}", stderr(&cpython));
+    let (ours, theirs) = (stdout(&rwsgi), stdout(&cpython));
+    for (a, b) in ours.lines().zip(theirs.lines()) {
+        assert_eq!(a, b);
+    }
+    assert_eq!(ours.lines().count(), theirs.lines().count(), "{ours}");
+    assert!(
+        ours.contains("mismatched tag: line 1, column 8 code=7"),
+        "{ours}"
+    );
+}
+
+/// A served app that parses its request body answers 400 to a malformed one.
+#[test]
+fn a_served_app_gets_parse_errors_for_malformed_bodies() {
+    let tmp = TempDir::new("xml-app");
+    let app = tmp.path().join("app.py");
+    std::fs::write(
+        &app,
+        "import xml.etree.ElementTree as ET\n\
+         def application(environ, start_response):\n\
+         \x20   body = environ['wsgi.input'].read(int(environ.get('CONTENT_LENGTH') or 0))\n\
+         \x20   try:\n\
+         \x20       root = ET.fromstring(body)\n\
+         \x20   except ET.ParseError as e:\n\
+         \x20       start_response('400 Bad Request', [('Content-Type', 'text/plain')])\n\
+         \x20       return [str(e).encode()]\n\
+         \x20   start_response('207 Multi-Status', [('Content-Type', 'text/plain')])\n\
+         \x20   return [root.tag.encode()]\n",
+    )
+    .expect("write app");
+    let server = Server::start(&[&app.to_string_lossy()]);
+    let propfind = |body: &str| {
+        let raw = format!(
+            "PROPFIND / HTTP/1.1\r\nHost: t\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        crate::common::parse_one(&server.raw(raw.as_bytes()))
+    };
+    let ok = propfind(r#"<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>"#);
+    assert_eq!(ok.status, 207, "{}", server.log_text());
+    assert_eq!(ok.text(), "{DAV:}propfind");
+    let bad = propfind(r#"<D:propfind xmlns:D="DAV:" xmlns:bar=""><D:allprop/></D:propfind>"#);
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.text(), "must not undeclare prefix: line 1, column 0");
+    assert_eq!(propfind("<D:propfind xmlns:D=\"DAV:\">").status, 400);
+}

@@ -24,6 +24,7 @@ pub mod app;
 pub mod bundler;
 pub mod call;
 pub mod convert;
+pub mod expat;
 pub mod interp;
 pub mod native;
 pub mod patch;

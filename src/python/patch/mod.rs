@@ -13,6 +13,7 @@ pub mod sqlite_recursion;
 pub mod sysconfig;
 pub mod time_tzset;
 pub mod type_new;
+pub mod xml_wellformed;
 
 use rustpython_vm::{PyResult, VirtualMachine};
 
@@ -28,5 +29,6 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     main_module::install(vm)?;
     time_tzset::install(vm)?;
     compile::install(vm)?;
+    xml_wellformed::install(vm)?;
     Ok(())
 }
