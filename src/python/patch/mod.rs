@@ -15,10 +15,50 @@ pub mod time_tzset;
 pub mod type_new;
 pub mod xml_wellformed;
 
-use rustpython_vm::{PyResult, VirtualMachine};
+use rustpython_vm::{
+    Py, PyObjectRef, PyResult, VirtualMachine, builtins::PyType, function::PyMethodDef,
+};
+
+/// A native type of `module`, by name, for the life of the process (native types are never
+/// freed): method descriptors built on it need a static reference.
+fn module_type(module: &str, name: &str, vm: &VirtualMachine) -> PyResult<&'static Py<PyType>> {
+    let ty = vm
+        .import(vm.ctx.intern_str(module), 0)?
+        .get_attr(vm.ctx.intern_str(name), vm)?
+        .downcast::<PyType>()
+        .map_err(|_| vm.new_type_error(format!("{module}.{name} is not a type")))?;
+    Ok(Box::leak(Box::new(ty)))
+}
+
+/// Replace the methods `defs` name on `ty` by theirs, returning the originals in order.
+fn replace_methods(
+    ty: &'static Py<PyType>,
+    defs: &'static [PyMethodDef],
+    vm: &VirtualMachine,
+) -> PyResult<Vec<PyObjectRef>> {
+    let mut originals = Vec::with_capacity(defs.len());
+    for def in defs {
+        let name = vm.ctx.intern_str(def.name);
+        let original = ty
+            .get_attr(name)
+            .ok_or_else(|| vm.new_attribute_error(format!("{} has no {}", ty.name(), def.name)))?;
+        originals.push(original);
+    }
+    for def in defs {
+        let method = def.build_method(&vm.ctx, ty);
+        ty.set_attr(vm.ctx.intern_str(def.name), method.into());
+    }
+    ty.modified();
+    Ok(originals)
+}
 
 /// Apply every fix to the interpreter `vm` belongs to, before any app or script code runs.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
+    // The process-wide parts (native types' methods and slots) are done by the first
+    // interpreter; one at a time, so that no install reads another's replacement as the
+    // original.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     mro::install(vm);
     type_new::install(vm);
     re_sub::install(vm)?;

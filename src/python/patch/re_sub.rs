@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use rustpython_vm::{
     Py, PyObjectRef, PyPayload, PyResult, VirtualMachine,
-    builtins::{PyStr, PyType},
+    builtins::PyStr,
     class::PyClassImpl,
     function::{FuncArgs, ItemDoc, PyMethodDef, PyMethodFlags},
     pyclass,
@@ -47,25 +47,27 @@ impl Callable for Replacement {
     }
 }
 
-/// RustPython's `Pattern.sub` and `Pattern.subn`.
-static ORIGINAL: OnceLock<(PyObjectRef, PyObjectRef)> = OnceLock::new();
+/// RustPython's `Pattern.sub` and `Pattern.subn`, in `DEFS` order.
+static ORIGINAL: OnceLock<Vec<PyObjectRef>> = OnceLock::new();
 
-static SUB_DEF: PyMethodDef = PyMethodDef::new_const(
-    "sub",
-    pattern_sub,
-    PyMethodFlags::METHOD,
-    ItemDoc::static_text(
-        "Return the string obtained by replacing the leftmost non-overlapping occurrences of pattern in string by the replacement repl.",
+static DEFS: [PyMethodDef; 2] = [
+    PyMethodDef::new_const(
+        "sub",
+        pattern_sub,
+        PyMethodFlags::METHOD,
+        ItemDoc::static_text(
+            "Return the string obtained by replacing the leftmost non-overlapping occurrences of pattern in string by the replacement repl.",
+        ),
     ),
-);
-static SUBN_DEF: PyMethodDef = PyMethodDef::new_const(
-    "subn",
-    pattern_subn,
-    PyMethodFlags::METHOD,
-    ItemDoc::static_text(
-        "Return the tuple (new_string, number_of_subs_made) found by replacing the leftmost non-overlapping occurrences of pattern with the replacement repl.",
+    PyMethodDef::new_const(
+        "subn",
+        pattern_subn,
+        PyMethodFlags::METHOD,
+        ItemDoc::static_text(
+            "Return the tuple (new_string, number_of_subs_made) found by replacing the leftmost non-overlapping occurrences of pattern with the replacement repl.",
+        ),
     ),
-);
+];
 
 fn pattern_sub(zelf: PyObjectRef, args: FuncArgs, vm: &VirtualMachine) -> PyResult {
     call_original(false, zelf, args, vm)
@@ -81,10 +83,9 @@ fn call_original(
     mut args: FuncArgs,
     vm: &VirtualMachine,
 ) -> PyResult {
-    let (sub, subn_fn) = ORIGINAL
+    let original = &ORIGINAL
         .get()
-        .expect("the methods are only installed after the originals are saved");
-    let original = if subn { subn_fn } else { sub };
+        .expect("the methods are only installed after the originals are saved")[usize::from(subn)];
     let subject_is_str = args
         .args
         .get(1)
@@ -120,29 +121,11 @@ fn call_original(
 
 /// Replace `Pattern.sub`/`subn`. `_sre`'s types are process-wide, so this runs once.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
-    static DONE: OnceLock<()> = OnceLock::new();
-    if DONE.get().is_some() {
+    if ORIGINAL.get().is_some() {
         return Ok(());
     }
-    let pattern = vm
-        .import("_sre", 0)?
-        .get_attr("Pattern", vm)?
-        .downcast::<PyType>()
-        .map_err(|_| vm.new_type_error("_sre.Pattern is not a type"))?;
     let _ = Replacement::make_static_type();
-    let sub = vm.ctx.intern_str("sub");
-    let subn = vm.ctx.intern_str("subn");
-    let (Some(old_sub), Some(old_subn)) = (pattern.get_attr(sub), pattern.get_attr(subn)) else {
-        return Err(vm.new_attribute_error("_sre.Pattern has no sub/subn"));
-    };
-    if ORIGINAL.set((old_sub, old_subn)).is_err() {
-        return Ok(());
-    }
-    // The type lives as long as the process: a static reference for the method descriptors.
-    let pattern: &'static Py<PyType> = Box::leak(Box::new(pattern));
-    pattern.set_attr(sub, SUB_DEF.build_method(&vm.ctx, pattern).into());
-    pattern.set_attr(subn, SUBN_DEF.build_method(&vm.ctx, pattern).into());
-    pattern.modified();
-    let _ = DONE.set(());
+    let pattern = super::module_type("_sre", "Pattern", vm)?;
+    let _ = ORIGINAL.set(super::replace_methods(pattern, &DEFS, vm)?);
     Ok(())
 }

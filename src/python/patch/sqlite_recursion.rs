@@ -18,8 +18,7 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use rustpython_vm::{
-    Py, PyObject, PyObjectRef, PyResult, VirtualMachine,
-    builtins::PyType,
+    PyObject, PyObjectRef, PyResult, VirtualMachine,
     function::{FuncArgs, ItemDoc, PyMethodDef, PyMethodFlags},
     protocol::PyIterReturn,
 };
@@ -85,20 +84,22 @@ fn cursor_next(obj: &PyObject, vm: &VirtualMachine) -> PyResult<PyIterReturn> {
     guarded(&connection, vm, || next(obj, vm))
 }
 
-/// The wrapped methods: `(type index, name)`, where index 0 is Cursor and 1 Connection.
-const METHODS: [(usize, &str); 11] = [
-    (0, "execute"),
-    (0, "executemany"),
-    (0, "executescript"),
-    (0, "fetchone"),
-    (0, "fetchmany"),
-    (0, "fetchall"),
-    (1, "execute"),
-    (1, "executemany"),
-    (1, "executescript"),
-    (1, "commit"),
-    (1, "rollback"),
+/// The wrapped methods: Cursor's, then Connection's.
+const METHODS: [&str; 11] = [
+    "execute",
+    "executemany",
+    "executescript",
+    "fetchone",
+    "fetchmany",
+    "fetchall",
+    "execute",
+    "executemany",
+    "executescript",
+    "commit",
+    "rollback",
 ];
+/// How many of METHODS are Cursor's.
+const CURSOR_METHODS: usize = 6;
 
 /// The original method descriptors, in METHODS order.
 static ORIGINAL: OnceLock<Vec<PyObjectRef>> = OnceLock::new();
@@ -112,7 +113,7 @@ fn call_original(
     let original = &ORIGINAL
         .get()
         .expect("the methods are only installed after the originals are saved")[index];
-    let connection = connection_of(&zelf, METHODS[index].0 == 0, vm)?;
+    let connection = connection_of(&zelf, index < CURSOR_METHODS, vm)?;
     args.prepend_arg(zelf);
     guarded(&connection, vm, || original.call(args, vm))
 }
@@ -123,7 +124,7 @@ macro_rules! wrappers {
             call_original($index, zelf, args, vm)
         })*
         static DEFS: [PyMethodDef; METHODS.len()] = [
-            $(PyMethodDef::new_const(METHODS[$index].1, $fn, PyMethodFlags::METHOD, ItemDoc::NONE)),*
+            $(PyMethodDef::new_const(METHODS[$index], $fn, PyMethodFlags::METHOD, ItemDoc::NONE)),*
         ];
     };
 }
@@ -147,38 +148,17 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     if ORIGINAL.get().is_some() {
         return Ok(());
     }
-    let module = vm.import("_sqlite3", 0)?;
-    let class = |name: &'static str| -> PyResult<&'static Py<PyType>> {
-        let ty = module
-            .get_attr(name, vm)?
-            .downcast::<PyType>()
-            .map_err(|_| vm.new_type_error(format!("_sqlite3.{name} is not a type")))?;
-        // The type lives as long as the process: a static reference for the descriptors.
-        Ok(Box::leak(Box::new(ty)))
-    };
-    let types = [class("Cursor")?, class("Connection")?];
-    let mut originals = Vec::with_capacity(METHODS.len());
-    for (ty, name) in METHODS {
-        let original = types[ty]
-            .get_attr(vm.ctx.intern_str(name))
-            .ok_or_else(|| vm.new_attribute_error(format!("_sqlite3 has no {name}")))?;
-        originals.push(original);
-    }
-    if ORIGINAL.set(originals).is_err() {
-        return Ok(());
-    }
-    for (def, (ty, name)) in DEFS.iter().zip(METHODS) {
-        let method = def.build_method(&vm.ctx, types[ty]);
-        types[ty].set_attr(vm.ctx.intern_str(name), method.into());
-    }
-    let cursor = types[0];
+    let (cursor_defs, connection_defs) = DEFS.split_at(CURSOR_METHODS);
+    let cursor = super::module_type("_sqlite3", "Cursor", vm)?;
+    let connection = super::module_type("_sqlite3", "Connection", vm)?;
+    let mut originals = super::replace_methods(cursor, cursor_defs, vm)?;
+    originals.extend(super::replace_methods(connection, connection_defs, vm)?);
+    let _ = ORIGINAL.set(originals);
     if let Some(next) = cursor.slots.iternext.load() {
         let _ = CURSOR_NEXT.set(next);
         let ours: IterNextSlot = cursor_next;
         cursor.slots.iternext.store(Some(ours));
-    }
-    for ty in types {
-        ty.modified();
+        cursor.modified();
     }
     Ok(())
 }

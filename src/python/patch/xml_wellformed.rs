@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use std::sync::OnceLock;
 
 use rustpython_vm::{
-    AsObject, Py, PyObjectRef, PyResult, TryFromObject, VirtualMachine,
+    AsObject, PyObjectRef, PyResult, TryFromObject, VirtualMachine,
     builtins::{PyBytes, PyStr, PyType},
     function::{ArgBytesLike, FuncArgs, ItemDoc, PyMethodDef, PyMethodFlags},
 };
@@ -82,18 +82,20 @@ static PARSER_CREATE_DEF: PyMethodDef = PyMethodDef::new_const(
     PyMethodFlags::empty(),
     ItemDoc::static_text("Return a new XML parser object."),
 );
-static PARSE_DEF: PyMethodDef = PyMethodDef::new_const(
-    "Parse",
-    parse,
-    PyMethodFlags::METHOD,
-    ItemDoc::static_text("Parse XML data; `isfinal` should be true at the end of the data."),
-);
-static PARSE_FILE_DEF: PyMethodDef = PyMethodDef::new_const(
-    "ParseFile",
-    parse_file,
-    PyMethodFlags::METHOD,
-    ItemDoc::static_text("Parse XML data from file-like object."),
-);
+static PARSE_DEFS: [PyMethodDef; 2] = [
+    PyMethodDef::new_const(
+        "Parse",
+        parse,
+        PyMethodFlags::METHOD,
+        ItemDoc::static_text("Parse XML data; `isfinal` should be true at the end of the data."),
+    ),
+    PyMethodDef::new_const(
+        "ParseFile",
+        parse_file,
+        PyMethodFlags::METHOD,
+        ItemDoc::static_text("Parse XML data from file-like object."),
+    ),
+];
 static ERROR_STRING_DEF: PyMethodDef = PyMethodDef::new_const(
     "ErrorString",
     error_string,
@@ -418,26 +420,12 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     errors.set_attr("messages", messages, vm)?;
     errors.set_attr("codes", codes, vm)?;
 
-    let parser_type = module
-        .get_attr("XMLParserType", vm)?
-        .downcast::<PyType>()
-        .map_err(|_| vm.new_type_error("pyexpat.XMLParserType is not a type"))?;
-    let Some(original) = parser_type.get_attr(vm.ctx.intern_str("Parse")) else {
-        return Err(vm.new_attribute_error("pyexpat.xmlparser has no Parse"));
-    };
-    if ORIGINAL_PARSE.set(original).is_err() {
+    if ORIGINAL_PARSE.get().is_some() {
         return Ok(()); // another interpreter of this process did the type
     }
-    // The type lives as long as the process: a static reference for the descriptors.
-    let parser_type: &'static Py<PyType> = Box::leak(Box::new(parser_type));
-    parser_type.set_attr(
-        vm.ctx.intern_str("Parse"),
-        PARSE_DEF.build_method(&vm.ctx, parser_type).into(),
-    );
-    parser_type.set_attr(
-        vm.ctx.intern_str("ParseFile"),
-        PARSE_FILE_DEF.build_method(&vm.ctx, parser_type).into(),
-    );
+    let parser_type = super::module_type("pyexpat", "XMLParserType", vm)?;
+    let originals = super::replace_methods(parser_type, &PARSE_DEFS, vm)?;
+    let _ = ORIGINAL_PARSE.set(originals[0].clone());
     for def in [&ERROR_CODE_DEF, &ERROR_LINE_DEF, &ERROR_COLUMN_DEF] {
         let getter = def.build_function(&vm.ctx);
         let property = vm.ctx.types.property_type.as_object().call((getter,), vm)?;
