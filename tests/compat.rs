@@ -624,3 +624,29 @@ fn a_served_app_gets_parse_errors_for_malformed_bodies() {
     assert_eq!(bad.text(), "must not undeclare prefix: line 1, column 0");
     assert_eq!(propfind("<D:propfind xmlns:D=\"DAV:\">").status, 400);
 }
+
+// ---- native accelerators under the packages' own names ----
+
+/// MarkupSafe picks up our `_speedups`, and it escapes as MarkupSafe's own fallback does.
+#[test]
+fn markupsafe_uses_the_native_escape() {
+    let vendor = crate::frameworks::vendor("flask");
+    let code = r#"
+import random, markupsafe, markupsafe._speedups as fast, markupsafe._native as slow
+random.seed(7)
+chars = "&<>'\"a\u00e9\u4e2d \n\U0001F600;#\udcff"
+samples = ["".join(random.choice(chars) for _ in range(random.randrange(40))) for _ in range(3000)]
+print(markupsafe._escape_inner is fast._escape_inner,
+      all(fast._escape_inner(s) == slow._escape_inner(s) for s in samples),
+      str(markupsafe.escape("<b>Tom & 'Jerry'</b>")))
+"#;
+    let out = python(
+        &["--pythonpath", &vendor.to_string_lossy(), "-c", code],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "True True &lt;b&gt;Tom &amp; &#39;Jerry&#39;&lt;/b&gt;"
+    );
+}

@@ -4,7 +4,7 @@
 
 use rustpython_vm::{Interpreter, InterpreterBuilder, Settings, common::rc::PyRc};
 
-use super::{native, patch, user_db};
+use super::{accel, native, patch, user_db};
 
 /// CPython's UTF-8 mode (PEP 540), which rwsgi always uses unless the user opts out with
 /// `PYTHONUTF8=0` under a real locale that is not UTF-8. A server started with no locale (a
@@ -101,6 +101,7 @@ pub fn build_with(sys_path: Vec<String>, flags: &Flags) -> Interpreter {
         native::module_def(&builder.ctx),
         user_db::pwd_module_def(&builder.ctx),
         user_db::grp_module_def(&builder.ctx),
+        accel::markupsafe_speedups_def(&builder.ctx),
     ];
     let interp = builder
         .add_native_modules(&stdlib)

@@ -20,6 +20,7 @@
 //!
 //! Nothing else crosses.
 
+pub mod accel;
 pub mod app;
 pub mod bundler;
 pub mod call;
