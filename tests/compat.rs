@@ -650,3 +650,15 @@ print(markupsafe._escape_inner is fast._escape_inner,
         "True True &lt;b&gt;Tom &amp; &#39;Jerry&#39;&lt;/b&gt;"
     );
 }
+
+/// click's progress bar asks `length_hint(iterable, -1)`; RustPython refused negative defaults.
+#[test]
+fn operator_length_hint_takes_a_negative_default() {
+    let code = "import operator\n\
+        class H:\n    def __length_hint__(self): return 5\n\
+        print(operator.length_hint(iter([]), -1), operator.length_hint(object(), -1), \
+        operator.length_hint([1, 2]), operator.length_hint(H(), -1))";
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "0 -1 2 5");
+}

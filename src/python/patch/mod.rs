@@ -4,6 +4,7 @@
 
 pub mod compile;
 pub mod json_int;
+pub mod length_hint;
 pub mod main_module;
 pub mod mro;
 pub mod property_get;
@@ -70,5 +71,6 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     time_tzset::install(vm)?;
     compile::install(vm)?;
     xml_wellformed::install(vm)?;
+    length_hint::install(vm)?;
     Ok(())
 }
