@@ -662,3 +662,23 @@ fn operator_length_hint_takes_a_negative_default() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "0 -1 2 5");
 }
+
+/// trio (Jinja2's async tests run on it) names socket.socket.recvmsg_into while loading.
+#[test]
+fn socket_recvmsg_into_fills_the_buffers_with_ancillary_data() {
+    let code = r#"
+import array, socket
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+a.sendall(b"hello world!")
+first, second = bytearray(5), memoryview(bytearray(20))
+n, anc, flags, addr = b.recvmsg_into([first, second])
+print(n, bytes(first), bytes(second[:n - 5]), anc, flags)
+a.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [a.fileno()]))])
+buf = bytearray(4)
+n, anc, flags, addr = b.recvmsg_into([buf], socket.CMSG_SPACE(4))
+print(n, bytes(buf[:n]), len(anc), anc[0][:2] == (socket.SOL_SOCKET, socket.SCM_RIGHTS))
+"#;
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "12 b'hello' b' world!' [] 0\n1 b'x' 1 True\n");
+}

@@ -9,6 +9,7 @@ pub mod main_module;
 pub mod mro;
 pub mod property_get;
 pub mod re_sub;
+pub mod socket_recvmsg_into;
 pub mod sqlite_decltypes;
 pub mod sqlite_recursion;
 pub mod sysconfig;
@@ -72,5 +73,6 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     compile::install(vm)?;
     xml_wellformed::install(vm)?;
     length_hint::install(vm)?;
+    socket_recvmsg_into::install(vm)?;
     Ok(())
 }
