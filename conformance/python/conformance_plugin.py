@@ -53,7 +53,8 @@ def _message(report):
         return crash.message
     if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
         return str(report.longrepr[2])
-    return str(report.longrepr or "").strip().splitlines()[-1:] and str(report.longrepr).strip().splitlines()[-1] or ""
+    lines = str(report.longrepr or "").strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def pytest_runtest_logreport(report):
@@ -68,4 +69,8 @@ def pytest_collectreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    global _events
     _emit(e="finish", status=int(exitstatus))
+    if _events is not None:
+        _events.close()
+        _events = None
