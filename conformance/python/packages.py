@@ -39,7 +39,7 @@ PACKAGES = [
         "version": "3.0.3",
         "tests": ["tests"],
         "limit": 600,
-        "min_percent": None,
+        "min_percent": 97,  # 100.0% measured (debug build, 2026-12-02)
     },
     {
         "name": "itsdangerous",
@@ -47,14 +47,14 @@ PACKAGES = [
         "tests": ["tests"],
         "requires": ["freezegun==1.5.5", "python-dateutil==2.9.0.post0", "six==1.17.0"],
         "limit": 600,
-        "min_percent": None,
+        "min_percent": 98,  # 100.0% measured (debug build, 2026-12-02)
     },
     {
         "name": "click",
         "version": "8.3.1",
         "tests": ["tests"],
         "limit": 900,
-        "min_percent": None,
+        "min_percent": 97,  # 99.7% measured (debug build, 2026-12-02)
     },
     {
         "name": "Jinja2",
@@ -178,8 +178,14 @@ PACKAGES = [
         "labels": [
             "template_tests", "utils_tests -utils_tests.test_archive", "utils_tests.test_archive",
             "httpwrappers", "requests_tests", "middleware",
-            "sessions_tests", "auth_tests", "forms_tests", "model_fields", "queries",
+            "sessions_tests", "auth_tests -auth_tests.test_views", "auth_tests.test_views",
+            "forms_tests", "model_fields", "queries",
         ],
+        # auth_tests.test_views runs on its own too: on rwsgi its first admin page test hangs
+        # (copy.copy(super()) returns the super object, Context.__copy__ fails, and the debug
+        # error page reprs the whole template context, for many minutes), so it gets at most
+        # label_limit seconds and takes only itself down.
+        "label_limit": 600,
         # Pillow, argon2-cffi, bcrypt, numpy and PyYAML's C loader are compiled: the tests
         # that need them are skipped by Django itself on both interpreters.
         "requires": ["asgiref==3.9.1", "sqlparse==0.5.3", "Jinja2==3.1.6", "MarkupSafe==3.0.3",
@@ -211,6 +217,7 @@ PACKAGES = [
         ],
         "requires": ["tzdata==2025.2"],
         "limit": 2400,
+        "label_limit": 600,
         "min_percent": None,
     },
 ]

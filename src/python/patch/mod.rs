@@ -60,7 +60,9 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     // interpreter; one at a time, so that no install reads another's replacement as the
     // original.
     static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    // Waiting is done detached from the interpreter: a thread blocked while attached can
+    // stall the stop-the-world that another interpreter's collector asks for.
+    let _one_at_a_time = vm.allow_threads(|| INSTALLING.lock().unwrap_or_else(|e| e.into_inner()));
     mro::install(vm);
     type_new::install(vm);
     re_sub::install(vm)?;
