@@ -62,7 +62,7 @@ PACKAGES = [
         "tests": ["tests"],
         "requires": ["MarkupSafe==3.0.3", "trio==0.31.0"],
         "limit": 1200,
-        "min_percent": None,
+        "min_percent": 97,  # 99.4% measured (debug build, 2026-12-02)
     },
     {
         "name": "Werkzeug",
@@ -77,7 +77,7 @@ PACKAGES = [
         # and not installed; the tests that use them skip themselves.
         "args": ["-m", "not dev_server"],
         "limit": 1800,
-        "min_percent": None,
+        "min_percent": 97,  # 99.5% measured (debug build, 2026-12-02)
     },
     {
         "name": "Flask",
@@ -88,21 +88,21 @@ PACKAGES = [
             "blinker==1.9.0", "MarkupSafe==3.0.3", "asgiref==3.9.1", "python-dotenv==1.1.1",
         ],
         "limit": 1200,
-        "min_percent": None,
+        "min_percent": 96,  # 99.0% measured (debug build, 2026-12-02)
     },
     {
         "name": "bottle",
         "version": "0.13.4",
         "tests": ["test"],
         "limit": 900,
-        "min_percent": None,
+        "min_percent": 97,  # 100.0% measured (debug build, 2026-12-02)
     },
     {
         "name": "WebOb",
         "version": "1.8.9",
         "tests": ["tests"],
         "limit": 1200,
-        "min_percent": None,
+        "min_percent": 97,  # 99.8% measured (debug build, 2026-12-02)
     },
     {
         "name": "requests",
@@ -118,7 +118,7 @@ PACKAGES = [
         ],
         "args": ["-p", "no:doctest", "-o", "addopts="],
         "limit": 1200,
-        "min_percent": None,
+        "min_percent": 97,  # 99.5% measured (debug build, 2026-12-02)
     },
     {
         "name": "urllib3",
@@ -137,7 +137,7 @@ PACKAGES = [
         "requires": ["idna==3.10"],
         "args": ["--noconftest", "-o", "addopts="],
         "limit": 1200,
-        "min_percent": None,
+        "min_percent": 96,  # 99.1% measured (debug build, 2026-12-02)
     },
     {
         "name": "pg8000",
@@ -150,7 +150,7 @@ PACKAGES = [
         "requires": ["pytest-mock==3.15.1"],
         "args": ["--noconftest"],
         "limit": 600,
-        "min_percent": None,
+        "min_percent": 97,  # 100.0% measured (debug build, 2026-12-02)
     },
     {
         "name": "SQLAlchemy",
@@ -165,7 +165,7 @@ PACKAGES = [
         # sqlite3 link different ones): compare them without it.
         "same_test": [(r"_sqlite\+pysqlite_[0-9_]+::", "_sqlite+pysqlite::")],
         "limit": 2400,
-        "min_percent": None,
+        "min_percent": 97,  # 99.7% measured (debug build, 2026-12-02)
     },
     {
         "name": "Django",
@@ -191,7 +191,7 @@ PACKAGES = [
         "requires": ["asgiref==3.9.1", "sqlparse==0.5.3", "Jinja2==3.1.6", "MarkupSafe==3.0.3",
                      "tzdata==2025.2"],
         "limit": 3600,
-        "min_percent": None,
+        "min_percent": 97,  # 99.1% measured (debug build, 2026-12-02)
     },
     {
         "name": "stdlib",
@@ -218,6 +218,6 @@ PACKAGES = [
         "requires": ["tzdata==2025.2"],
         "limit": 2400,
         "label_limit": 600,
-        "min_percent": None,
+        "min_percent": 75,  # 79.8% measured (debug build, 2026-12-02), with test_datetime and test_sqlite3 cut at label_limit
     },
 ]

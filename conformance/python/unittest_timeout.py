@@ -29,6 +29,10 @@ def install(seconds):
             raise TestTimeout("Timeout (>%ss) from the conformance harness" % seconds)
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
+        if previous is None:
+            # rwsgi reports a handler not set from Python as None (CPython: SIG_DFL), which
+            # signal.signal() then refuses.
+            previous = signal.SIG_DFL
         # Fires again every 5 s in case the code under test swallows it anyway.
         signal.setitimer(signal.ITIMER_REAL, seconds, 5)
         try:
