@@ -682,3 +682,65 @@ print(n, bytes(buf[:n]), len(anc), anc[0][:2] == (socket.SOL_SOCKET, socket.SCM_
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "12 b'hello' b' world!' [] 0\n1 b'x' 1 True\n");
 }
+
+/// bytes.strip tested UTF-8 characters truncated to a byte: `urllib.parse.quote('ㄴ')` came
+/// back unquoted, and non-ASCII whitespace or U+FFFD's low byte was stripped.
+#[test]
+fn bytes_strip_strips_bytes_not_characters() {
+    let code = r#"
+import urllib.parse
+print(b'\xe3\x84\xb4'.rstrip(b'4'), b'\xc2\xa0'.strip(), b'\xff'.rstrip(b'\xfd'),
+      b' \t\x0b\x0cab\r\n'.strip(), b'xxaxx'.lstrip(b'x'), bytearray(b'xxaxx').rstrip(b'x'),
+      b'aba'.strip(bytearray(b'a')), bytearray(b'\xe3\x84\xb4').strip(b'4'))
+print(urllib.parse.quote('ㄴ'))
+"#;
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "b'\\xe3\\x84\\xb4' b'\\xc2\\xa0' b'\\xff' b'ab' b'axx' bytearray(b'xxa') b'b' \
+         bytearray(b'\\xe3\\x84\\xb4')\n%E3%84%B4\n"
+    );
+}
+
+/// Django's MultiValueDict overrides `__getitem__`: CPython compares and copies a dict
+/// subclass by its stored entries, so `dict(request.GET)` keeps the lists.
+#[test]
+fn dict_subclasses_compare_and_copy_by_stored_entries() {
+    let code = r#"
+class M(dict):
+    def __getitem__(s, k): return dict.__getitem__(s, k)[-1]
+class K(dict):
+    def keys(self): return ['a']
+    def __getitem__(s, k): return 99
+class I(M):
+    def __iter__(self): return iter(['a'])
+m = M(a=[1, 2])
+print(m == {'a': [1, 2]}, {'a': [1, 2]} == m, m != {'a': [1, 2]}, m == M(a=[1, 2]))
+d = {}; d.update(m); e = {'x': 0}; e |= m
+print(dict(m), d, e, dict(M(m)), dict(K(a=1, b=2)), dict(I(a=[3])))
+"#;
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "True True False True\n{'a': [1, 2]} {'a': [1, 2]} {'x': 0, 'a': [1, 2]} {'a': [1, 2]} \
+         {'a': 1, 'b': 2} {'a': 3}\n"
+    );
+}
+
+/// A malformed .lzma header made xz-core add with overflow: a panic that killed the process
+/// (the debug build's overflow checks; release wraps and reports LZMAError).
+#[test]
+fn lzma_reports_a_malformed_header_instead_of_crashing() {
+    let code = "import lzma\n\
+        try: print(lzma.LZMADecompressor().decompress(b'1' + bytes(15)))\n\
+        except lzma.LZMAError as e: print('LZMAError')";
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        matches!(stdout(&out).trim(), "b''" | "LZMAError"),
+        "{}",
+        stdout(&out)
+    );
+}

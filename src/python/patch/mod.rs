@@ -2,7 +2,9 @@
 //! One file per difference; each opens with the difference, its reproducer and what we do.
 //! The README's table "Where RustPython differs and what rwsgi does" lists them all.
 
+pub mod bytes_strip;
 pub mod compile;
+pub mod dict_subclass;
 pub mod json_int;
 pub mod length_hint;
 pub mod main_module;
@@ -76,5 +78,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     xml_wellformed::install(vm)?;
     length_hint::install(vm)?;
     socket_recvmsg_into::install(vm)?;
+    bytes_strip::install(vm)?;
+    dict_subclass::install(vm)?;
     Ok(())
 }
