@@ -202,3 +202,33 @@ fn non_ascii_header_values_arrive_as_latin1() {
     );
     assert_eq!(resp.json()["HTTP_X_NAME"], "caf\u{e9}");
 }
+
+/// Three valid requests of gunicorn's corpus that were answered 400: a chunked body with
+/// trailer fields, a target with raw `"` (and other bytes hyper's URI parser refuses), and
+/// Transfer-Encoding on two field lines (RFC 9110 §5.3: they combine).
+#[test]
+fn gunicorn_corpus_requests_once_refused_are_served() {
+    let server = Server::start(&[&fixture("behaviour.py")]);
+    let trailers = parse_one(&server.raw(
+        b"POST /read HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+          5\r\nhello\r\n6\r\n world\r\n0\r\nVary: *\r\nContent-Type: text/plain\r\n\r\n",
+    ));
+    assert_eq!(trailers.status, 200, "{}", trailers.text());
+    assert_eq!(trailers.json()["pieces"][0], "hello world");
+
+    let quotes = parse_one(&server.raw(
+        b"GET /env/with_\"quotes\"<`>?foo=\"bar\"&x=<y> HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ));
+    assert_eq!(quotes.status, 200, "{}", quotes.text());
+    let env = quotes.json();
+    assert_eq!(env["PATH_INFO"], "/env/with_\"quotes\"<`>");
+    assert_eq!(env["QUERY_STRING"], "foo=\"bar\"&x=<y>");
+    assert_eq!(env["RAW_URI"], "/env/with_\"quotes\"<`>?foo=\"bar\"&x=<y>");
+
+    let two_lines = parse_one(&server.raw(
+        b"POST /read HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\
+          Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ));
+    assert_eq!(two_lines.status, 200, "{}", two_lines.text());
+    assert_eq!(two_lines.json()["pieces"][0], "hello");
+}

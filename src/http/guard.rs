@@ -31,6 +31,7 @@ use tokio::time::{Instant, Sleep};
 use crate::config::{Limits, Timeouts};
 use crate::http::proxy_protocol::{self, Parsed};
 use crate::http::zero_copy::{self, Segments, ZeroCopy};
+use crate::wsgi::environ::RawTarget;
 
 /// Largest request head in all: beyond it, 431.
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -59,9 +60,12 @@ fn bad(reason: &'static str) -> Rejection {
 }
 
 /// The guard's verdict on each request head it passed on, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Accepted,
+    /// Accepted, with bytes of the request target percent-encoded for hyper (see
+    /// [`deliver_head`]); the target as the client sent it rides along for the environ.
+    Encoded(RawTarget),
     Refused(Rejection),
 }
 
@@ -182,7 +186,8 @@ enum State {
     ChunkData(u64),
     /// How many bytes of the CRLF after a chunk's data have been seen.
     ChunkDataEnd(u8),
-    Trailers,
+    /// Trailer fields after the last chunk, with how many have been seen.
+    Trailers(usize),
 }
 
 /// Why scanning stopped for good.
@@ -282,12 +287,15 @@ fn check_request_line(line: &[u8], limits: &Limits) -> Result<bool, Rejection> {
     }
 }
 
-/// Trailer fields that must not appear after a chunked body (RFC 9110 §6.5.1: framing,
-/// routing, authentication, and the like).
-const FORBIDDEN_TRAILERS: &[&[u8]] = &[
-    b"content-length",
-    b"transfer-encoding",
-    b"host",
+/// Trailer fields that would re-frame or re-route the request (RFC 9110 §6.5.1): the body is
+/// cut, as gunicorn refuses them.
+const REFUSED_TRAILERS: &[&[u8]] = &[b"content-length", b"transfer-encoding", b"host"];
+
+/// Other fields RFC 9110 §6.5.1 keeps out of trailers (payload processing, request modifiers,
+/// authentication, connection control): dropped, not passed on, so that nothing after us can
+/// merge them (RFC 9112 §7.1.2 lets a recipient discard trailers). gunicorn's corpus sends a
+/// `Content-Type` trailer in a valid request.
+const DROPPED_TRAILERS: &[&[u8]] = &[
     b"content-type",
     b"content-encoding",
     b"content-range",
@@ -371,10 +379,12 @@ fn check_head(head: &[u8], limits: &Limits) -> Result<Framing, Rejection> {
                     .map_err(|_| bad("invalid Content-Length"))?,
             );
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            if transfer_encoding.is_some() {
-                return Err(bad("more than one Transfer-Encoding"));
+            // RFC 9110 §5.3: field lines of one name combine into one list, in order.
+            let list: &mut Vec<u8> = transfer_encoding.get_or_insert_with(Vec::new);
+            if !list.is_empty() {
+                list.extend_from_slice(b", ");
             }
-            transfer_encoding = Some(value);
+            list.extend_from_slice(value);
         } else if name.eq_ignore_ascii_case(b"host") {
             hosts += 1;
         } else if name.eq_ignore_ascii_case(b"content-type") {
@@ -390,7 +400,7 @@ fn check_head(head: &[u8], limits: &Limits) -> Result<Framing, Rejection> {
     match (transfer_encoding, content_length) {
         (Some(_), Some(_)) => Err(bad("both Content-Length and Transfer-Encoding")),
         (Some(_), None) if !http11 => Err(bad("Transfer-Encoding on HTTP/1.0")),
-        (Some(te), None) => check_transfer_codings(te).map(|()| Framing::Chunked),
+        (Some(te), None) => check_transfer_codings(&te).map(|()| Framing::Chunked),
         (None, Some(0)) | (None, None) => Ok(Framing::None),
         (None, Some(n)) => Ok(Framing::Length(n)),
     }
@@ -422,27 +432,40 @@ fn check_transfer_codings(value: &[u8]) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// The head as hyper gets it: bytes above 0x7f in the request target percent-encoded, since
-/// hyper's URI parser refuses them. PATH_INFO decodes them back to the same bytes.
-fn deliver_head(head: &[u8], out: &mut BytesMut) {
+/// Whether hyper's URI parser (the `http` crate) refuses `b` in a request target, in the path
+/// or in the query: bytes above 0x7f, `<`, `>` and `` ` ``, and `"` in the query. gunicorn
+/// serves them (its corpus sends `GET /with_"quotes"?foo="bar"`).
+fn hyper_refuses(b: u8, in_query: bool) -> bool {
+    b >= 0x80 || matches!(b, b'<' | b'>' | b'`') || (in_query && b == b'"')
+}
+
+/// The head as hyper gets it: the request-target bytes hyper's URI parser refuses are
+/// percent-encoded (see [`hyper_refuses`]). PATH_INFO decodes them back to the same bytes;
+/// QUERY_STRING and RAW_URI show them encoded, as a browser would have sent them.
+fn deliver_head(head: &[u8], out: &mut BytesMut) -> Option<RawTarget> {
     let start = head
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(0);
     let line_end = find(&head[start..], b"\r\n").map_or(head.len(), |i| start + i);
-    if !head[start..line_end].iter().any(|&b| b >= 0x80) {
+    let line = &head[start..line_end];
+    let query_at = line.iter().position(|&b| b == b'?').unwrap_or(line.len());
+    let refused = |(i, &b): (usize, &u8)| hyper_refuses(b, i > query_at);
+    if !line.iter().enumerate().any(refused) {
         out.extend_from_slice(head);
-        return;
+        return None;
     }
     out.extend_from_slice(&head[..start]);
-    for &b in &head[start..line_end] {
-        if b >= 0x80 {
+    for (i, &b) in line.iter().enumerate() {
+        if refused((i, &b)) {
             out.extend_from_slice(format!("%{b:02X}").as_bytes());
         } else {
             out.extend_from_slice(&[b]);
         }
     }
     out.extend_from_slice(&head[line_end..]);
+    let target = line.split(|&b| b == b' ').nth(1).unwrap_or_default();
+    Some(RawTarget(target.into()))
 }
 
 /// Split on CRLF (a head without its final CRLF CRLF).
@@ -583,8 +606,11 @@ impl Scanner {
                         let head = std::mem::take(&mut self.line);
                         match check_head(&head, &self.limits) {
                             Ok(framing) => {
-                                self.verdict(Verdict::Accepted);
-                                deliver_head(&head, out);
+                                let verdict = match deliver_head(&head, out) {
+                                    Some(raw) => Verdict::Encoded(raw),
+                                    None => Verdict::Accepted,
+                                };
+                                self.verdict(verdict);
                                 self.state = match framing {
                                     Framing::None => State::Head,
                                     Framing::Length(n) => State::Length(n),
@@ -611,7 +637,7 @@ impl Scanner {
                         out.extend_from_slice(&line);
                         out.extend_from_slice(b"\r\n");
                         self.state = if size == 0 {
-                            State::Trailers
+                            State::Trailers(0)
                         } else {
                             State::ChunkData(size)
                         };
@@ -642,7 +668,7 @@ impl Scanner {
                         State::ChunkSize
                     };
                 }
-                State::Trailers => match self.take_line(&mut input, self.limits.field_size) {
+                State::Trailers(seen) => match self.take_line(&mut input, self.limits.field_size) {
                     Ok(Some(line)) if line.is_empty() => {
                         out.extend_from_slice(b"\r\n");
                         self.state = State::Head;
@@ -650,12 +676,18 @@ impl Scanner {
                     Ok(Some(line)) => {
                         let (name, _) = check_field(&line, self.limits.field_size)
                             .map_err(|r| Cut::Body(r.reason))?;
+                        if seen + 1 > self.limits.fields {
+                            return Err(Cut::Body("too many trailer fields"));
+                        }
+                        self.state = State::Trailers(seen + 1);
                         let lower = name.to_ascii_lowercase();
-                        if FORBIDDEN_TRAILERS.contains(&lower.as_slice()) {
+                        if REFUSED_TRAILERS.contains(&lower.as_slice()) {
                             return Err(Cut::Body("forbidden trailer field"));
                         }
-                        out.extend_from_slice(&line);
-                        out.extend_from_slice(b"\r\n");
+                        if !DROPPED_TRAILERS.contains(&lower.as_slice()) {
+                            out.extend_from_slice(&line);
+                            out.extend_from_slice(b"\r\n");
+                        }
                     }
                     Ok(None) => {}
                     Err(()) => return Err(Cut::Body("invalid trailer line")),
@@ -886,7 +918,7 @@ mod tests {
             .lock()
             .expect("lock")
             .iter()
-            .copied()
+            .cloned()
             .collect();
         (out.to_vec(), v, cut)
     }
@@ -942,6 +974,14 @@ mod tests {
         let (_, _, cut) =
             scan(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
         assert_eq!(cut, None, "gzip before chunked is passed to the app");
+        // RFC 9110 §5.3: two field lines combine; gunicorn's corpus sends this.
+        let (_, verdicts, cut) = scan(
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        );
+        assert_eq!((cut, verdicts), (None, vec![Verdict::Accepted]));
+        refused(
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+        );
         let (out, _, _) = scan(b"GET / HTTP/1.1\r\nA: b\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\nGET /evil HTTP/1.1\r\n\r\n");
         assert!(!String::from_utf8_lossy(&out).contains("evil"));
     }
@@ -967,6 +1007,13 @@ mod tests {
         let (out, _, cut) = scan(b"GET /\xc3\xa0%20k HTTP/1.0\r\n\r\n");
         assert_eq!(cut, None);
         assert_eq!(out, b"GET /%C3%A0%20k HTTP/1.0\r\n\r\n");
+        // So do the few ASCII bytes it refuses (`"` only in the query).
+        let (out, _, cut) = scan(b"GET /with_\"quotes\"<`>?foo=\"bar\"{} HTTP/1.1\r\n\r\n");
+        assert_eq!(cut, None);
+        assert_eq!(
+            out,
+            b"GET /with_\"quotes\"%3C%60%3E?foo=%22bar%22{} HTTP/1.1\r\n\r\n"
+        );
     }
 
     #[test]
@@ -995,6 +1042,26 @@ mod tests {
         );
     }
 
+    /// gunicorn's corpus sends `Content-Type` and `Vary` trailers in a valid request: `Vary`
+    /// passes, `Content-Type` is dropped (never reaches hyper); neither cuts the body.
+    #[test]
+    fn trailer_fields_pass_or_are_dropped() {
+        let input = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\
+            Vary: *\r\nContent-Type: text/plain\r\nCookie: a=b\r\n\r\n\
+            GET /next HTTP/1.1\r\n\r\n";
+        let (out, verdicts, cut) = scan(input);
+        assert!(cut.is_none(), "{cut:?}");
+        assert_eq!(verdicts, vec![Verdict::Accepted, Verdict::Accepted]);
+        let out = String::from_utf8_lossy(&out);
+        assert!(out.contains("0\r\nVary: *\r\n\r\nGET /next"), "{out}");
+        let limits = Limits::default();
+        let many = format!(
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n{}\r\n",
+            "X: y\r\n".repeat(limits.fields + 1)
+        );
+        assert!(matches!(scan(many.as_bytes()).2, Some(Cut::Body(_))));
+    }
+
     #[test]
     fn broken_chunked_bodies_are_cut() {
         for body in [
@@ -1005,8 +1072,10 @@ mod tests {
             b"5;a=\rb\r\nhello\r\n0\r\n\r\n",
             b"5\r\nhelloXX0\r\n\r\n",
             b"5\nhello\r\n0\r\n\r\n",
+            b"0\r\nX: 1\r\n Y: 2\r\n\r\n",
             b"0\r\nContent-Length: 99\r\n\r\n",
             b"0\r\nHost: evil\r\n\r\n",
+            b"0\r\nTransfer-Encoding: chunked\r\n\r\n",
         ] {
             let mut input = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
             input.extend_from_slice(body);

@@ -82,21 +82,13 @@ pub async fn handle(
     let (verdict, open) = state.next();
     let outcome = match verdict {
         Some(Verdict::Refused(why)) => Err(RequestError::Refused(why)),
-        _ if !shared.statics.is_empty()
-            && let Some(response) = static_files::serve(
-                &shared.statics,
-                req.method(),
-                req.uri().path(),
-                req.headers(),
-            ) =>
-        {
-            Ok(response)
+        Some(Verdict::Encoded(raw)) => {
+            let mut req = req;
+            req.extensions_mut().insert(raw);
+            serve_accepted(&shared, &conn, &state, req, &access).await
         }
-        _ => {
-            let what = format!("{} {}", access.method, access.target);
-            let outcome = call(&shared, &conn, &state, req, &what).await;
-            shared.lifecycle.served_one();
-            outcome
+        Some(Verdict::Accepted) | None => {
+            serve_accepted(&shared, &conn, &state, req, &access).await
         }
     };
     let response = match outcome {
@@ -110,6 +102,30 @@ pub async fn handle(
         access.response_headers = Access::pick(response.headers(), wanted);
     }
     Ok(response.map(|body| body.with_access(access, status, open, gauge)))
+}
+
+/// A request the guard passed: a static file when one matches, else the app.
+async fn serve_accepted(
+    shared: &Arc<Shared>,
+    conn: &Arc<ConnInfo>,
+    state: &Arc<ConnState>,
+    req: Request<Incoming>,
+    access: &Access,
+) -> Result<Response<ReplyBody>, RequestError> {
+    if !shared.statics.is_empty()
+        && let Some(response) = static_files::serve(
+            &shared.statics,
+            req.method(),
+            req.uri().path(),
+            req.headers(),
+        )
+    {
+        return Ok(response);
+    }
+    let what = format!("{} {}", access.method, access.target);
+    let outcome = call(shared, conn, state, req, &what).await;
+    shared.lifecycle.served_one();
+    outcome
 }
 
 fn access_entry(req: &Request<Incoming>, conn: &ConnInfo) -> Access {

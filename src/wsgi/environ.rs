@@ -103,6 +103,27 @@ fn hex(c: u8) -> Option<u8> {
         .and_then(|d| u8::try_from(d).ok())
 }
 
+/// A request target as the client sent it, when the HTTP layer had to percent-encode some of
+/// its bytes for hyper: QUERY_STRING, REQUEST_URI and RAW_URI come from it (as gunicorn gives
+/// them), carried as a request extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawTarget(pub Box<[u8]>);
+
+/// The path and query of a target (an absolute-form one loses its scheme and authority).
+fn origin_form(target: &[u8]) -> &[u8] {
+    let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
+    let Some(rest) = [&b"http://"[..], b"https://"]
+        .iter()
+        .find(|scheme| lower.starts_with(scheme))
+        .map(|scheme| &target[scheme.len()..])
+    else {
+        return target;
+    };
+    rest.iter()
+        .position(|&b| b == b'/' || b == b'?')
+        .map_or(&b"/"[..], |i| &rest[i..])
+}
+
 /// How a worker builds environs: the normalised `--mount` prefix and the trusted proxies.
 #[derive(Debug, Clone)]
 pub struct EnvironRules {
@@ -131,16 +152,25 @@ pub fn build(
     } else {
         forwarded::Forwarded::default()
     };
-    let query = parts.uri.query().unwrap_or("");
-    let request_uri = match parts.uri.path_and_query() {
-        Some(pq) => pq.as_str().to_owned(),
-        None => parts.uri.to_string(),
+    let (query, request_uri): (Cow<str>, String) = match parts.extensions.get::<RawTarget>() {
+        Some(RawTarget(raw)) => {
+            let raw = origin_form(raw);
+            let query = raw.iter().position(|&b| b == b'?').map(|i| &raw[i + 1..]);
+            (Cow::Owned(latin1(query.unwrap_or_default())), latin1(raw))
+        }
+        None => (
+            Cow::Borrowed(parts.uri.query().unwrap_or("")),
+            match parts.uri.path_and_query() {
+                Some(pq) => pq.as_str().to_owned(),
+                None => parts.uri.to_string(),
+            },
+        ),
     };
 
     env.push("REQUEST_METHOD", parts.method.as_str().to_owned());
     env.push("SCRIPT_NAME", script_name.to_owned());
     env.push("PATH_INFO", path_info.to_owned());
-    env.push("QUERY_STRING", query.to_owned());
+    env.push("QUERY_STRING", query.into_owned());
     env.push("REQUEST_URI", request_uri.clone());
     env.push("RAW_URI", request_uri);
     env.push("SERVER_PROTOCOL", protocol(parts.version).to_owned());
