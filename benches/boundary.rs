@@ -56,7 +56,7 @@ fn main() -> anyhow::Result<()> {
             let app = App::load(vm, &settings).map_err(|e| anyhow::anyhow!("{e}"))?;
             let (ns, spread) = measure(calls, || {
                 let (job, replies) = request.job();
-                app.serve(vm, job);
+                app.serve(vm, job.environ, job.body, job.reply);
                 drain(&replies);
             });
             print_row(what, ns, spread);
@@ -136,6 +136,7 @@ impl Request {
             environ: self.environ(),
             body: None,
             reply,
+            what: "GET /hello".to_owned(),
             in_flight: self.load.begin("GET /hello".to_owned()),
         };
         (job, replies)

@@ -46,6 +46,11 @@ impl Drain {
         Tracked(Arc::clone(&self.count))
     }
 
+    /// How many connection tasks are live.
+    pub fn live(&self) -> usize {
+        self.count.live.load(Ordering::Acquire)
+    }
+
     /// Completes once the worker is stopping (at once if it already is).
     pub async fn stopping(&self) {
         let mut stop = self.stop.clone();

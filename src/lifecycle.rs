@@ -1,6 +1,7 @@
 //! Why a worker stops on its own, and the signal that tells its accept loop to stop: after
-//! `--max-requests` (graceful, exit 0) or when a request outlived `--timeout` (the wedged Python
-//! thread cannot be interrupted, so the process is replaced).
+//! `--max-requests` (graceful, exit 0), after a Python thread panicked (graceful for the other
+//! threads, exit 5), or when a request outlived `--timeout` (the wedged Python thread cannot be
+//! interrupted, so the process is replaced).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,9 +10,15 @@ use tokio::sync::watch;
 /// Exit status of a worker retired because a request timed out.
 pub const TIMEOUT_EXIT: i32 = 4;
 
+/// Exit status of a worker retired because one of its Python threads panicked.
+pub const PANIC_EXIT: i32 = 5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retire {
     MaxRequests,
+    /// A Python thread panicked (a bug in the interpreter or in rwsgi): its interpreter is
+    /// abandoned, the other threads finish what is in flight, and the worker is replaced.
+    Panic,
     Timeout,
 }
 

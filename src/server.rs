@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{Limits, Timeouts};
-use crate::drain::Drain;
+use crate::drain::{Drain, Tracked};
 use crate::http::guard::{ConnState, GuardedIo};
 use crate::http::service::{self, Shared};
 use crate::http::zero_copy::ZeroCopy;
@@ -213,6 +213,11 @@ pub async fn run(
     shutdown.await;
     let _ = stop_tx.send(true);
     while accept_loops.join_next().await.is_some() {}
+    log::info(&format!(
+        "worker (pid {}) stopping: draining {} connection(s)",
+        std::process::id(),
+        drain.live()
+    ));
     if tokio::time::timeout(settings.timeouts.graceful, drain.idle())
         .await
         .is_err()
@@ -251,6 +256,9 @@ struct Context {
     settings: Arc<ServerSettings>,
     drain: Drain,
     permit: OwnedSemaphorePermit,
+    /// Counted by the drain from accept on, through the TLS handshake or the h2c peek: a
+    /// connection accepted just before a stop is waited for, not reset by the runtime's end.
+    tracked: Tracked,
 }
 
 /// The HTTP/2 connection preface (RFC 9113 §3.4): a client speaking h2c with prior knowledge
@@ -296,6 +304,7 @@ fn serve(
         settings: Arc::clone(settings),
         drain: drain.clone(),
         permit,
+        tracked: drain.track(),
     };
     tokio::spawn(async move {
         let header = cx.settings.timeouts.header;
@@ -369,8 +378,8 @@ where
         settings,
         drain,
         permit,
+        tracked: _tracked,
     } = cx;
-    let _tracked = drain.track();
     let info = Arc::new(info);
     let state = connection_state(&shared, zero_copy);
     let proxy = settings.proxy_protocol.then(|| {
@@ -428,8 +437,8 @@ where
         settings,
         drain,
         permit,
+        tracked: _tracked,
     } = cx;
-    let _tracked = drain.track();
     let state = connection_state(&shared, false);
     let svc = wsgi_service(shared, Arc::new(info), state);
     let mut builder = http2::Builder::new(TokioExecutor::new());

@@ -32,6 +32,26 @@ const TICK: Duration = Duration::from_secs(1);
 /// With --reload, how often it looks for changed files.
 const RELOAD_TICK: Duration = Duration::from_millis(250);
 
+/// While workers load the app, how often the master looks for signals between boot messages.
+const BOOT_POLL: Duration = Duration::from_millis(10);
+
+/// Why starting workers did not end with all of them serving.
+enum Boot {
+    /// A worker could not load the app (its one-line reason), or could not be started.
+    Failed(String),
+    /// TERM, INT or QUIT arrived while they loaded.
+    Stop,
+}
+
+/// A worker's boot message: Ok once the app is loaded, or the worker's one-line error.
+fn boot_verdict(message: &str) -> Result<(), String> {
+    match message {
+        worker::BOOT_OK => Ok(()),
+        "" => Err("the worker exited while loading the app (see the log above)".to_owned()),
+        error => Err(error.to_owned()),
+    }
+}
+
 fn bind(binds: &[Bind], backlog: i32) -> anyhow::Result<Vec<BoundListener>> {
     binds
         .iter()
@@ -166,44 +186,99 @@ impl Master<'_> {
         }
     }
 
-    /// Wait for a worker's verdict: Ok once the app is loaded, or the worker's one-line error.
-    fn await_boot(mut reader: std::io::PipeReader) -> Result<(), String> {
-        let mut message = String::new();
-        if let Err(e) = reader.read_to_string(&mut message) {
-            return Err(format!("cannot read the worker's boot status: {e}"));
-        }
-        match message.as_str() {
-            worker::BOOT_OK => Ok(()),
-            "" => Err("the worker exited while loading the app (see the log above)".to_owned()),
-            error => Err(error.to_owned()),
-        }
-    }
-
-    /// Start `numbers` workers and wait until all have loaded the app.
+    /// Start `numbers` workers and wait until all have loaded the app, staying responsive to
+    /// signals meanwhile (see [`Master::await_boots`]).
     fn spawn_all(
         &mut self,
         numbers: impl Iterator<Item = usize>,
-    ) -> anyhow::Result<Vec<libc::pid_t>> {
+    ) -> Result<Vec<libc::pid_t>, Boot> {
         let mut started = Vec::new();
         for number in numbers {
-            started.push(self.spawn(number)?);
-        }
-        let mut failure = None;
-        let mut pids = Vec::new();
-        for (pid, reader) in started {
-            pids.push(pid);
-            if let Err(e) = Self::await_boot(reader) {
-                failure.get_or_insert(e);
+            match self.spawn(number) {
+                Ok(one) => started.push(one),
+                Err(e) => {
+                    let pids: Vec<libc::pid_t> = started.iter().map(|(pid, _)| *pid).collect();
+                    self.stop(&pids, Duration::ZERO);
+                    return Err(Boot::Failed(format!("{e:#}")));
+                }
             }
         }
-        if let Some(e) = failure {
+        let pids: Vec<libc::pid_t> = started.iter().map(|(pid, _)| *pid).collect();
+        let outcome = self.await_boots(started);
+        if outcome.is_err() {
+            // Nothing is in flight in a worker that has not loaded the app: no grace needed.
             self.stop(&pids, Duration::ZERO);
-            bail!("cannot load the app: {e}");
         }
-        Ok(pids)
+        outcome.map(|()| pids)
     }
 
-    /// TERM `pids`, wait up to `grace` for them, then KILL what remains, and reap.
+    /// Read every boot pipe until each worker says it loaded the app (or why it could not),
+    /// while taking the master's signals: TERM, INT or QUIT end the wait (the caller stops);
+    /// HUP is logged and ignored. A worker still loading after `--timeout` (when set) counts
+    /// as failed, as gunicorn treats a worker that does not check in.
+    fn await_boots(
+        &mut self,
+        started: Vec<(libc::pid_t, std::io::PipeReader)>,
+    ) -> Result<(), Boot> {
+        use std::os::fd::AsRawFd;
+        let deadline = self
+            .config
+            .timeouts
+            .request
+            .map(|t| (Instant::now() + t, t));
+        let mut pending: Vec<(libc::pid_t, std::io::PipeReader, Vec<u8>)> = started
+            .into_iter()
+            .map(|(pid, reader)| (pid, reader, Vec::new()))
+            .collect();
+        let mut failure = None;
+        while !pending.is_empty() {
+            let fds: Vec<_> = pending.iter().map(|(_, r, _)| r.as_raw_fd()).collect();
+            let ready = sys::poll_readable(&fds, BOOT_POLL)
+                .map_err(|e| Boot::Failed(format!("cannot wait for the workers to load: {e}")))?;
+            let mut finished = Vec::new();
+            for (i, (_, reader, message)) in pending.iter_mut().enumerate() {
+                if !ready[i] {
+                    continue;
+                }
+                let mut buf = [0u8; 512];
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => finished.push(i),
+                    Ok(n) => message.extend_from_slice(&buf[..n]),
+                }
+            }
+            for i in finished.into_iter().rev() {
+                let (_, _, message) = pending.swap_remove(i);
+                if let Err(e) = boot_verdict(&String::from_utf8_lossy(&message)) {
+                    failure.get_or_insert(e);
+                }
+            }
+            match sys::wait_signal(&sys::MASTER_SIGNALS, Duration::ZERO) {
+                Ok(Some(libc::SIGTERM | libc::SIGINT | libc::SIGQUIT)) => {
+                    return Err(Boot::Stop);
+                }
+                Ok(Some(libc::SIGHUP)) => {
+                    log::warning("HUP ignored: workers are still loading the app");
+                }
+                _ => {}
+            }
+            if let Some((at, limit)) = deadline
+                && Instant::now() >= at
+                && !pending.is_empty()
+            {
+                let late: Vec<String> = pending.iter().map(|(pid, _, _)| pid.to_string()).collect();
+                return Err(Boot::Failed(format!(
+                    "worker(s) {} still loading the app after --timeout ({}s); raise --timeout \
+                     if the app needs longer to import",
+                    late.join(", "),
+                    limit.as_secs()
+                )));
+            }
+        }
+        failure.map_or(Ok(()), |e| Err(Boot::Failed(e)))
+    }
+
+    /// TERM `pids`, wait up to `grace` for them, then KILL what remains, and reap them (and
+    /// only them: another worker that dies meanwhile is left for [`Master::replace_dead`]).
     fn stop(&mut self, pids: &[libc::pid_t], grace: Duration) {
         let signal = if grace.is_zero() {
             libc::SIGKILL
@@ -217,10 +292,13 @@ impl Master<'_> {
         let mut left: Vec<libc::pid_t> = pids.to_vec();
         let mut killed = grace.is_zero();
         while !left.is_empty() {
-            while let Some((pid, _)) = sys::reap() {
-                self.workers.remove(&pid);
-                left.retain(|&p| p != pid);
-            }
+            left.retain(|&pid| {
+                let gone = sys::reap_pid(pid).is_some();
+                if gone {
+                    self.workers.remove(&pid);
+                }
+                !gone
+            });
             if left.is_empty() {
                 break;
             }
@@ -236,7 +314,7 @@ impl Master<'_> {
     }
 
     /// Reap dead workers and start replacements.
-    fn replace_dead(&mut self) -> anyhow::Result<()> {
+    fn replace_dead(&mut self) -> Result<(), Boot> {
         while let Some((pid, status)) = sys::reap() {
             let Some(number) = self.workers.remove(&pid) else {
                 continue;
@@ -244,10 +322,15 @@ impl Master<'_> {
             crate::metrics::restarted();
             match status {
                 ExitStatus::Code(worker::BOOT_ERROR) => {
-                    bail!("worker {number} (pid {pid}) could not load the app; stopping");
+                    return Err(Boot::Failed(format!(
+                        "worker {number} (pid {pid}) could not load the app; stopping"
+                    )));
                 }
                 ExitStatus::Code(0) => log::info(&format!(
                     "worker {number} (pid {pid}) retired; starting a new one"
+                )),
+                ExitStatus::Code(crate::lifecycle::PANIC_EXIT) => log::error(&format!(
+                    "worker {number} (pid {pid}) stopped after a Python thread panicked (see the log above); starting a new one"
                 )),
                 ExitStatus::Code(crate::lifecycle::TIMEOUT_EXIT) => log::error(&format!(
                     "worker {number} (pid {pid}) stopped after a request timed out; starting a new one"
@@ -259,22 +342,43 @@ impl Master<'_> {
                     "worker {number} (pid {pid}) died (signal {s}); starting a new one"
                 )),
             }
-            self.spawn_all(std::iter::once(number))?;
+            self.spawn_all(std::iter::once(number))
+                .map_err(|e| match e {
+                    Boot::Failed(e) => Boot::Failed(format!("cannot load the app: {e}")),
+                    stop => stop,
+                })?;
         }
         Ok(())
     }
 
     /// HUP: fresh workers load the app again; the old ones stop gracefully once they are up.
-    fn reload(&mut self) {
+    /// A stop signal while the new ones load is passed on to the caller.
+    fn reload(&mut self) -> Result<(), Boot> {
         log::info("Reloading: starting new workers");
         let old: Vec<libc::pid_t> = self.workers.keys().copied().collect();
         match self.spawn_all(0..self.config.workers) {
             Ok(_) => {
+                log::info("Reload: new workers ready; stopping the old ones");
                 self.stop(&old, self.config.timeouts.graceful);
                 log::info("Reload done");
+                Ok(())
             }
-            Err(e) => log::error(&format!("{e:#}; keeping the running workers")),
+            Err(Boot::Failed(e)) => {
+                log::error(&format!(
+                    "cannot load the app: {e}; keeping the running workers"
+                ));
+                Ok(())
+            }
+            Err(stop) => Err(stop),
         }
+    }
+
+    /// Stop every worker gracefully.
+    fn shutdown(&mut self) {
+        log::info("Shutting down: waiting for requests in flight");
+        let pids: Vec<libc::pid_t> = self.workers.keys().copied().collect();
+        self.stop(&pids, self.config.timeouts.graceful);
+        log::info("Stopped");
     }
 
     fn cleanup(&self) {
@@ -373,32 +477,42 @@ fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {
     } else {
         None
     };
-    master.spawn_all(0..master.config.workers)?;
+    match master.spawn_all(0..master.config.workers) {
+        Ok(_) => {}
+        Err(Boot::Failed(e)) => bail!("cannot load the app: {e}"),
+        Err(Boot::Stop) => {
+            master.shutdown();
+            return Ok(());
+        }
+    }
     log::info("Ready");
     loop {
         let tick = if watcher.is_some() { RELOAD_TICK } else { TICK };
         let signal = sys::wait_signal(&sys::MASTER_SIGNALS, tick).context("waiting for signals")?;
+        let mut outcome = Ok(());
         if let Some(changed) = watcher.as_mut().and_then(crate::reload::Watcher::changed) {
             log::info(&format!("{} changed", changed.display()));
-            master.reload();
+            outcome = master.reload();
             // Changes made while the new workers loaded are already in the new code.
             let _ = watcher.as_mut().and_then(crate::reload::Watcher::changed);
         }
-        match signal {
-            Some(libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {
-                log::info("Shutting down: waiting for requests in flight");
-                let pids: Vec<libc::pid_t> = master.workers.keys().copied().collect();
-                master.stop(&pids, master.config.timeouts.graceful);
-                log::info("Stopped");
+        if outcome.is_ok() {
+            outcome = match signal {
+                Some(libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => Err(Boot::Stop),
+                Some(libc::SIGHUP) => master.reload(),
+                _ => master.replace_dead(),
+            };
+        }
+        match outcome {
+            Ok(()) => {}
+            Err(Boot::Stop) => {
+                master.shutdown();
                 return Ok(());
             }
-            Some(libc::SIGHUP) => master.reload(),
-            _ => {
-                if let Err(e) = master.replace_dead() {
-                    let pids: Vec<libc::pid_t> = master.workers.keys().copied().collect();
-                    master.stop(&pids, master.config.timeouts.graceful);
-                    return Err(e);
-                }
+            Err(Boot::Failed(e)) => {
+                let pids: Vec<libc::pid_t> = master.workers.keys().copied().collect();
+                master.stop(&pids, master.config.timeouts.graceful);
+                bail!("{e}");
             }
         }
     }

@@ -14,6 +14,9 @@ pub const MASTER_SIGNALS: [libc::c_int; 5] = [
     libc::SIGQUIT,
 ];
 
+/// The signals that stop a worker gracefully.
+pub const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT];
+
 /// A zeroed `T` in anonymous memory shared with every process forked afterwards. `T` must be
 /// valid when all-zero and hold only atomics (it is never freed).
 pub fn shared_zeroed<T>() -> io::Result<&'static T> {
@@ -140,9 +143,18 @@ pub enum ExitStatus {
 
 /// Reap one exited child without blocking.
 pub fn reap() -> Option<(libc::pid_t, ExitStatus)> {
+    reap_child(-1)
+}
+
+/// Reap `pid` if it has exited, without blocking; other children are left alone.
+pub fn reap_pid(pid: libc::pid_t) -> Option<ExitStatus> {
+    reap_child(pid).map(|(_, how)| how)
+}
+
+fn reap_child(which: libc::pid_t) -> Option<(libc::pid_t, ExitStatus)> {
     let mut status = 0;
     // SAFETY: valid pointer to a c_int.
-    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    let pid = unsafe { libc::waitpid(which, &mut status, libc::WNOHANG) };
     if pid <= 0 {
         return None;
     }
@@ -152,6 +164,31 @@ pub fn reap() -> Option<(libc::pid_t, ExitStatus)> {
         ExitStatus::Code(libc::WEXITSTATUS(status))
     };
     Some((pid, how))
+}
+
+/// Wait up to `timeout` until one of `fds` is readable (or closed at the other end); returns
+/// which are. Interrupted waits report none.
+pub fn poll_readable(fds: &[RawFd], timeout: std::time::Duration) -> io::Result<Vec<bool>> {
+    let mut polled: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let millis = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    let count = libc::nfds_t::try_from(polled.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many descriptors"))?;
+    // SAFETY: `polled` is a valid array of `count` pollfd structures that outlives the call.
+    let ret = unsafe { libc::poll(polled.as_mut_ptr(), count, millis) };
+    if ret == -1 {
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    Ok(polled.iter().map(|p| p.revents != 0).collect())
 }
 
 /// Send `signal` to `pid`; a process already gone is not an error.

@@ -41,10 +41,9 @@ pub fn run(
     tls: Option<Arc<rustls::ServerConfig>>,
     mut boot: std::io::PipeWriter,
 ) -> i32 {
-    if let Err(e) = sys::unblock_signals(&sys::MASTER_SIGNALS) {
-        log::error(&format!("worker cannot unblock signals: {e}"));
-        return 1;
-    }
+    // The master's signals stay blocked while the app loads (the Python threads keep them
+    // blocked for good): a TERM then is a graceful stop of a worker with nothing in flight,
+    // taken once loading is done. The master KILLs a load that outlasts the graceful timeout.
     let pool = match Pool::start(app_settings(config), config.threads) {
         Ok(pool) => pool,
         Err(e) => {
@@ -59,6 +58,14 @@ pub fn run(
     };
     let _ = boot.write_all(BOOT_OK.as_bytes());
     drop(boot);
+    if let Ok(Some(sig)) = sys::wait_signal(&sys::STOP_SIGNALS, Duration::ZERO) {
+        log::info(&format!(
+            "worker (pid {}) stopping: signal {sig} arrived while it loaded the app",
+            std::process::id()
+        ));
+        pool.shutdown();
+        return 0;
+    }
     let max_requests = config
         .max_requests
         .map(|(limit, jitter)| lifecycle::jittered(limit, jitter));
@@ -108,10 +115,27 @@ pub fn run(
             tls,
         };
         let watchdog = tokio::spawn(watch_timeouts(Arc::clone(&shared)));
+        // Handlers first, then unblock: a signal pending since the load is delivered to them.
+        let streams = stop_streams();
+        if let Err(e) = sys::unblock_signals(&sys::MASTER_SIGNALS) {
+            log::error(&format!("worker cannot unblock signals: {e}"));
+            return 1;
+        }
+        let panics = pool.panics();
+        let panic_watch = async {
+            if let Ok(message) = panics.recv_async().await {
+                log::error(&format!(
+                    "a Python thread panicked while serving {message}; retiring this worker \
+                     (the other threads finish their requests)"
+                ));
+                lifecycle.retire(Retire::Panic);
+            }
+        };
         let stop = async {
             tokio::select! {
-                () = stop_signal() => {}
+                () = stop_signal(streams) => {}
                 () = lifecycle.retired() => {}
+                () = panic_watch => {}
             }
         };
         let metrics =
@@ -127,9 +151,16 @@ pub fn run(
         watchdog.abort();
         0
     });
-    if lifecycle.reason() == Some(Retire::Timeout) {
+    match lifecycle.reason() {
         // The wedged Python thread cannot be interrupted or joined: leave it to the exit.
-        return lifecycle::TIMEOUT_EXIT;
+        Some(Retire::Timeout) => return lifecycle::TIMEOUT_EXIT,
+        Some(Retire::Panic) => {
+            drop(shared);
+            drop(runtime);
+            pool.shutdown();
+            return lifecycle::PANIC_EXIT;
+        }
+        _ => {}
     }
     drop(shared);
     drop(runtime);
@@ -194,15 +225,23 @@ fn app_settings(config: &Config) -> AppSettings {
     }
 }
 
-/// Completes on TERM, INT or QUIT, or when the master has gone.
-async fn stop_signal() {
+/// Listeners for TERM, INT and QUIT (inside the runtime), or `None` if they cannot be had.
+fn stop_streams() -> Option<[tokio::signal::unix::Signal; 3]> {
     let streams = [
         SignalKind::terminate(),
         SignalKind::interrupt(),
         SignalKind::quit(),
     ]
     .map(signal);
-    let [Ok(mut term), Ok(mut int), Ok(mut quit)] = streams else {
+    match streams {
+        [Ok(term), Ok(int), Ok(quit)] => Some([term, int, quit]),
+        _ => None,
+    }
+}
+
+/// Completes on TERM, INT or QUIT, or when the master has gone.
+async fn stop_signal(streams: Option<[tokio::signal::unix::Signal; 3]>) {
+    let Some([mut term, mut int, mut quit]) = streams else {
         log::error("worker cannot listen for signals; stopping");
         return;
     };

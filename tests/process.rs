@@ -141,3 +141,225 @@ fn hup_replaces_workers_and_keeps_serving() {
     );
     assert_eq!(server.get("/").text(), "after");
 }
+
+/// An app whose import announces itself, then waits for `go` to exist in `dir` (at most 60 s).
+fn gated_app(dir: &std::path::Path) -> String {
+    let app = dir.join("gated.py");
+    std::fs::write(
+        &app,
+        format!(
+            "import os, sys, time\n\
+             print('loading pid=%d' % os.getpid(), file=sys.stderr, flush=True)\n\
+             for _ in range(6000):\n    \
+                 if os.path.exists({go:?}): break\n    \
+                 time.sleep(0.01)\n\
+             def application(environ, start_response):\n    \
+                 start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+                 return [b'up']\n",
+            go = dir.join("go").to_string_lossy()
+        ),
+    )
+    .expect("write app");
+    app.to_string_lossy().into_owned()
+}
+
+/// The master read the boot pipes with no deadline: while an import hung it was deaf to TERM.
+#[test]
+fn term_while_the_app_loads_stops_the_master_at_once() {
+    let dir = crate::common::TempDir::new("term-loading");
+    let mut server = Server::launch(&[&gated_app(dir.path()), "--workers", "2"]);
+    assert!(
+        server.wait_log("loading pid=", Duration::from_secs(30)),
+        "{}",
+        server.log_text()
+    );
+    server.signal("TERM");
+    let status = server.wait_exit(Duration::from_secs(20));
+    assert!(status.success(), "{status}\n{}", server.log_text());
+    assert!(server.log_contains("Stopped"), "{}", server.log_text());
+    assert!(!server.log_contains("Ready"), "{}", server.log_text());
+}
+
+/// A worker that has not loaded the app within --timeout fails the start (gunicorn's rule).
+#[test]
+fn an_app_that_never_loads_fails_at_the_timeout() {
+    let dir = crate::common::TempDir::new("never-loads");
+    let mut server = Server::launch(&[&gated_app(dir.path()), "--timeout", "2"]);
+    let status = server.wait_exit(Duration::from_secs(30));
+    assert!(!status.success(), "{}", server.log_text());
+    assert!(
+        server.log_contains("still loading the app after --timeout (2s)"),
+        "{}",
+        server.log_text()
+    );
+}
+
+/// TERM to a worker during its import killed it at once, which the master took for an app
+/// that cannot load. Now the worker stops cleanly once loaded and is replaced.
+#[test]
+fn a_worker_stopped_while_loading_exits_cleanly_and_is_replaced() {
+    let dir = crate::common::TempDir::new("worker-term-loading");
+    let mut server = Server::launch(&[&gated_app(dir.path())]);
+    assert!(
+        server.wait_log("loading pid=", Duration::from_secs(30)),
+        "{}",
+        server.log_text()
+    );
+    let pid = server
+        .log_text()
+        .split("loading pid=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next().map(str::to_owned))
+        .expect("worker pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    std::fs::write(dir.path().join("go"), b"").expect("write go");
+    server.wait_ready();
+    assert!(
+        server.wait_log("retired; starting a new one", Duration::from_secs(30)),
+        "{}",
+        server.log_text()
+    );
+    assert!(eventually(Duration::from_secs(30), || server
+        .get("/")
+        .status
+        == 200));
+    assert!(server.log_contains("arrived while it loaded the app"));
+}
+
+/// The old workers' graceful stop during a reload reaped any child: a new worker that died
+/// then was dropped with no log and no replacement, and the pool shrank for good.
+#[test]
+fn a_new_worker_dying_during_a_reload_is_replaced() {
+    let server = Server::start(&[
+        &fixture("behaviour.py"),
+        "--workers",
+        "2",
+        "--graceful-timeout",
+        "30",
+    ]);
+    // An old worker stays busy, so the reload's graceful stop lasts about 4 s.
+    let port = server.port;
+    let busy = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.write_all(b"GET /sleep?seconds=4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("send");
+        read_to_close(&mut s)
+    });
+    assert!(
+        server.wait_log("sleeping in pid", Duration::from_secs(10)),
+        "{}",
+        server.log_text()
+    );
+    server.signal("HUP");
+    assert!(
+        server.wait_log(
+            "new workers ready; stopping the old ones",
+            Duration::from_secs(30)
+        ),
+        "{}",
+        server.log_text()
+    );
+    let new_pid = server
+        .log_text()
+        .lines()
+        .filter_map(|l| l.split("with pid ").nth(1))
+        .nth(2)
+        .expect("a new worker's pid")
+        .trim()
+        .to_owned();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &new_pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    assert!(
+        server.wait_log(
+            &format!("(pid {new_pid}) died (signal 9); starting a new one"),
+            Duration::from_secs(40)
+        ),
+        "{}",
+        server.log_text()
+    );
+    assert!(server.wait_log("Reload done", Duration::from_secs(40)));
+    assert_eq!(parse_one(&busy.join().expect("busy request")).status, 200);
+    assert!(eventually(Duration::from_secs(30), || pids(&server, 20)
+        .len()
+        == 2));
+}
+
+/// A connection accepted just before a stop, still in the h2c peek (or a TLS handshake), was
+/// not counted by the drain: the worker ended at once and reset it.
+#[test]
+fn a_connection_still_opening_when_the_worker_stops_is_served() {
+    let mut server = Server::start(&[&fixture("behaviour.py"), "--graceful-timeout", "20"]);
+    let mut s = server.connect();
+    // The first byte of the HTTP/2 preface: the worker waits to see whether it is h2c.
+    s.write_all(b"P").expect("send");
+    server.signal("TERM");
+    assert!(
+        server.wait_log("stopping: draining 1 connection", Duration::from_secs(20)),
+        "{}",
+        server.log_text()
+    );
+    s.write_all(
+        b"OST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+    )
+    .expect("send the rest");
+    let resp = parse_one(&read_to_close(&mut s));
+    assert_eq!(resp.status, 200, "{}", server.log_text());
+    assert_eq!(resp.json()["pieces"][0], "hi");
+    assert!(server.wait_exit(Duration::from_secs(30)).success());
+}
+
+/// A panic in a Python thread left the debug build's worker with no thread (503 for ever) and
+/// aborted the release build's with every request in flight. Now the request that hit it gets
+/// a 500, the other threads finish theirs, and the worker is replaced.
+#[test]
+fn a_panicking_python_thread_retires_its_worker() {
+    let mut cmd = std::process::Command::new(crate::common::bin());
+    cmd.env("RWSGI_FAULT_INJECTION", "1");
+    let server = Server::start_with(
+        cmd,
+        &[
+            &fixture("behaviour.py"),
+            "--threads",
+            "2",
+            "--graceful-timeout",
+            "20",
+        ],
+    );
+    let port = server.port;
+    let slow = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.write_all(b"GET /sleep?seconds=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("send");
+        read_to_close(&mut s)
+    });
+    assert!(server.wait_log("sleeping in pid", Duration::from_secs(10)));
+    let resp =
+        parse_one(&server.raw(b"GET /panic HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    assert_eq!(resp.status, 500, "{}", server.log_text());
+    // The request on the other thread finishes.
+    assert_eq!(parse_one(&slow.join().expect("slow")).status, 200);
+    assert!(
+        server.wait_log(
+            "stopped after a Python thread panicked (see the log above); starting a new one",
+            Duration::from_secs(30)
+        ),
+        "{}",
+        server.log_text()
+    );
+    assert!(
+        server.log_contains(
+            "a Python thread panicked while serving GET /panic: injected by the test"
+        )
+    );
+    assert!(eventually(Duration::from_secs(30), || server
+        .get("/pid")
+        .status
+        == 200));
+}

@@ -209,6 +209,7 @@ async fn call(
         environ,
         body,
         reply: reply_tx,
+        what: what.to_owned(),
         in_flight: shared.load.begin(what.to_owned()),
     };
     // The job now counts as busy; the slot held since accept can go.

@@ -9,10 +9,11 @@ use thiserror::Error;
 
 use crate::config::AppSpec;
 
-use super::Job;
 use super::call::{self, CallConsts, exception_text};
 use super::convert::{self, EnvironConsts};
 use super::native::{self, ChannelSource};
+use super::{BodyChannel, Reply};
+use crate::wsgi::environ::Environ;
 
 /// Why the app could not be loaded.
 #[derive(Debug, Error)]
@@ -136,14 +137,20 @@ impl App {
         Ok(Self { app, environ, call })
     }
 
-    /// Run one job to the end: its response, or its failure, has gone to the HTTP side.
-    pub fn serve(&self, vm: &VirtualMachine, job: Job) {
-        let input = match job.body {
+    /// Run one request to the end: its response, or its failure, has gone to the HTTP side.
+    pub fn serve(
+        &self,
+        vm: &VirtualMachine,
+        environ: Environ,
+        body: Option<BodyChannel>,
+        reply: flume::Sender<Reply>,
+    ) {
+        let input = match body {
             Some(body) => native::new_input(ChannelSource::new(Some(body)), vm).into(),
             None => self.environ.empty_input.clone(),
         };
-        match convert::environ(vm, &job.environ, &self.environ, input) {
-            Ok(environ) => call::serve(vm, &self.app, environ, job.reply, &self.call),
+        match convert::environ(vm, &environ, &self.environ, input) {
+            Ok(environ) => call::serve(vm, &self.app, environ, reply, &self.call),
             // Our bug, not the app's: the reply sender is dropped, so the HTTP side answers 500.
             Err(exc) => crate::log::error(&format!(
                 "internal error building the environ: {}",

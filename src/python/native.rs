@@ -1,6 +1,6 @@
 //! `_rwsgi`, the native module the Python side talks through: `Input` (the `wsgi.input`
 //! object) and `log` (the server log, behind `wsgi.errors`), plus the response callables of
-//! `python::response`.
+//! `python::response`, and `_panic` (fault injection for our tests, off unless asked for).
 
 pub(crate) use _rwsgi::module_def;
 
@@ -170,6 +170,20 @@ mod _rwsgi {
     fn log(level: PyStrRef, message: PyStrRef) {
         let message = message.to_string_lossy();
         crate::log::python(&level.to_string_lossy(), message.trim_end_matches('\n'));
+    }
+
+    /// Fault injection for rwsgi's own tests: panics in Rust with `message`, as a bug in the
+    /// interpreter would, when `RWSGI_FAULT_INJECTION=1` was set when the process started;
+    /// otherwise a RuntimeError.
+    #[pyfunction]
+    fn _panic(message: PyStrRef, vm: &VirtualMachine) -> PyResult<()> {
+        static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let enabled = *ENABLED
+            .get_or_init(|| std::env::var_os("RWSGI_FAULT_INJECTION").is_some_and(|v| v == "1"));
+        if !enabled {
+            return Err(vm.new_runtime_error("fault injection is off (RWSGI_FAULT_INJECTION)"));
+        }
+        std::panic::panic_any(message.to_string_lossy().into_owned())
     }
 
     pub(crate) fn new_input(source: ChannelSource, vm: &VirtualMachine) -> PyRef<Input> {

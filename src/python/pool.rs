@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::app::{App, AppSettings, LoadError};
-use super::{Job, interp};
+use super::{Job, Reply, interp};
 
 /// Stack for each Python thread: deep framework call chains recurse through Rust frames.
 const PYTHON_STACK: usize = 16 * 1024 * 1024;
@@ -18,6 +18,8 @@ const QUEUE_PER_THREAD: usize = 4;
 pub struct Pool {
     jobs: flume::Sender<Job>,
     threads: Vec<JoinHandle<()>>,
+    /// One message per Python thread that panicked while serving (and stopped).
+    panics: flume::Receiver<String>,
 }
 
 impl Pool {
@@ -26,15 +28,17 @@ impl Pool {
         let settings = Arc::new(settings);
         let (jobs, queue) = flume::bounded(threads * QUEUE_PER_THREAD);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (panic_tx, panics) = flume::unbounded();
         let mut handles = Vec::with_capacity(threads);
         for i in 0..threads {
             let settings = Arc::clone(&settings);
             let queue = queue.clone();
             let ready = ready_tx.clone();
+            let panicked = panic_tx.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("python-{i}"))
                 .stack_size(PYTHON_STACK)
-                .spawn(move || python_thread(&settings, &queue, ready))
+                .spawn(move || python_thread(&settings, &queue, ready, &panicked))
                 .map_err(|e| LoadError::Internal(format!("cannot start a Python thread: {e}")))?;
             handles.push(handle);
         }
@@ -42,6 +46,7 @@ impl Pool {
         let pool = Self {
             jobs,
             threads: handles,
+            panics,
         };
         for _ in 0..threads {
             match ready_rx.recv() {
@@ -62,6 +67,11 @@ impl Pool {
         self.jobs.clone()
     }
 
+    /// Where the worker hears that a Python thread panicked (and stopped).
+    pub fn panics(&self) -> flume::Receiver<String> {
+        self.panics.clone()
+    }
+
     /// Close the queue and wait for every thread to finish its job and exit.
     pub fn shutdown(self) {
         drop(self.jobs);
@@ -75,6 +85,7 @@ fn python_thread(
     settings: &AppSettings,
     queue: &flume::Receiver<Job>,
     ready: std::sync::mpsc::Sender<Result<(), LoadError>>,
+    panicked: &flume::Sender<String>,
 ) {
     // As the worker's HTTP thread (worker.rs): hand-offs between the two do not preempt.
     let _ = crate::sys::batch_scheduling();
@@ -94,8 +105,40 @@ fn python_thread(
     // Waiting happens outside the interpreter: a thread blocked while attached could stall
     // the interpreter's stop-the-world pauses (RUSTPYTHON.md).
     while let Ok(job) = queue.recv() {
-        interp.enter(|vm| loaded.serve(vm, job));
+        let Job {
+            environ,
+            body,
+            reply,
+            what,
+            in_flight,
+        } = job;
+        let abort = reply.clone();
+        // A panic inside the interpreter (its bug or ours) must not take the other threads'
+        // requests with it, nor leave the worker serving 503s with no thread left: the
+        // request is answered 500 (or cut, if its head went out), this interpreter is
+        // abandoned as it may be half-updated, and the worker is told to retire.
+        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            interp.enter(|vm| loaded.serve(vm, environ, body, reply));
+        }));
+        drop(in_flight);
+        if let Err(payload) = served {
+            let _ = abort.send(Reply::Abort);
+            let message = panic_message(payload.as_ref());
+            let _ = panicked.send(format!("{what}: {message}"));
+            std::mem::forget(loaded);
+            std::mem::forget(interp);
+            return;
+        }
     }
     interp.enter(|_vm| drop(loaded));
     interp.finalize(None);
+}
+
+/// The text a panic was raised with.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }

@@ -231,12 +231,20 @@ def errors(environ, start_response):
 
 
 def sleep(environ, start_response):
+    environ["wsgi.errors"].write("sleeping in pid %d\n" % os.getpid())
+    environ["wsgi.errors"].flush()
     time.sleep(float(_query(environ).get("seconds", "1")))
     return _json(start_response, {"slept": True, "pid": os.getpid()})
 
 
 def pid(environ, start_response):
     return _json(start_response, {"pid": os.getpid()})
+
+
+def panic(environ, start_response):
+    """A Rust panic inside the interpreter (needs RWSGI_FAULT_INJECTION=1)."""
+    import _rwsgi
+    _rwsgi._panic("injected by the test")
 
 
 def exit_worker(environ, start_response):

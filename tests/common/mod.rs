@@ -54,7 +54,18 @@ impl Server {
         Self::start_with(Command::new(bin()), args)
     }
 
-    pub fn start_with(mut cmd: Command, args: &[&str]) -> Self {
+    pub fn start_with(cmd: Command, args: &[&str]) -> Self {
+        let mut server = Self::launch_with(cmd, args);
+        server.wait_ready();
+        server
+    }
+
+    /// `rwsgi run <args> --bind 127.0.0.1:0`, without waiting for it to be ready.
+    pub fn launch(args: &[&str]) -> Self {
+        Self::launch_with(Command::new(bin()), args)
+    }
+
+    fn launch_with(mut cmd: Command, args: &[&str]) -> Self {
         cmd.arg("run").args(args);
         if !args.contains(&"--bind") {
             cmd.args(["--bind", "127.0.0.1:0"]);
@@ -71,27 +82,31 @@ impl Server {
         let access = Arc::new(Mutex::new(Vec::new()));
         collect(child.stderr.take().expect("stderr"), Arc::clone(&log));
         collect(child.stdout.take().expect("stdout"), Arc::clone(&access));
-        let mut server = Self {
+        Self {
             child,
             port: 0,
             log,
             access,
-        };
+        }
+    }
+
+    /// Wait until the server has logged its port and "Ready".
+    pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Some(port) = server.find_port() {
-                server.port = port;
+            if let Some(port) = self.find_port() {
+                self.port = port;
             }
-            if server.port != 0 && server.log_contains("Ready") {
-                return server;
+            if self.port != 0 && self.log_contains("Ready") {
+                return;
             }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("rwsgi exited early ({status}):\n{}", server.log_text());
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("rwsgi exited early ({status}):\n{}", self.log_text());
             }
             assert!(
                 Instant::now() < deadline,
                 "rwsgi did not start:\n{}",
-                server.log_text()
+                self.log_text()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
