@@ -120,7 +120,7 @@ impl Request {
                 mount: None,
                 trusted: TrustedProxies::parse(&[]).unwrap_or_else(|e| panic!("{e}")),
             },
-            load: Load::new(1),
+            load: Load::new(1, None),
         }
     }
 

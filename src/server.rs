@@ -30,20 +30,32 @@ const RESERVATION_GRACE: Duration = Duration::from_millis(100);
 /// connecting and sending (the reload test saw it at one).
 const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(2);
 
-/// How long a worker with no free Python thread leaves a waiting connection to the others
-/// before taking it itself (see `admit`).
+/// How often a worker with no free Python thread looks at its waiting connections (see
+/// `admit`).
 const ADMISSION_WAIT: Duration = Duration::from_millis(5);
+
+/// Looks in a row, while every worker is busy, that a connection must have been waiting before
+/// a busy worker takes it: a worker that frees a thread within this time takes it instead (a
+/// sequential client's next connection arrives in the moment the last response leaves).
+const ALL_BUSY_LOOKS: u32 = 3;
+
+/// Looks in a row after which a busy worker takes a waiting connection even though another
+/// worker shows a free thread (one that does not accept: at `--max-connections`, or stalled).
+const STALLED_LOOKS: u32 = 200;
 
 /// Pause after a failed accept (EMFILE and friends) so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The next connection. Taken at once while a Python thread is free, so that connections go
-/// to idle workers first (see `load`). A worker whose threads stay busy takes a connection
-/// that has waited `ADMISSION_WAIT` without any worker taking it: with keep-alive clients
-/// keeping every thread busy, "only while a thread is free" starved new connections (their
-/// first request waited up to ~100 ms under wrk with two connections, BENCHMARKS.md). Once it
-/// has waited, it takes the whole backlog (`backlog` stays set while connections are waiting),
-/// not one connection per wait.
+/// to idle workers first (see `load`). A worker whose threads are all busy looks at its
+/// listener every `ADMISSION_WAIT` without accepting, and leaves a waiting connection to the
+/// workers that show a free thread on the shared board: a busy worker that took it would queue
+/// the request behind its own, and a request stuck for `--timeout` took a neighbour's request
+/// down with it (1 in 40 fresh requests got 504 with 3 of 4 workers stuck). It takes a waiting
+/// connection only when every worker has been busy for `ALL_BUSY_LOOKS` looks in a row, as
+/// keep-alive clients keeping every thread busy would otherwise starve new connections, or
+/// after `STALLED_LOOKS` whatever the board says. Once it has taken one, it takes the whole
+/// backlog (`backlog` stays set while connections are waiting), not one per wait.
 async fn admit(
     listener: &Listener,
     load: &crate::load::Load,
@@ -56,6 +68,7 @@ async fn admit(
             () = std::future::ready(()) => *backlog = false,
         }
     }
+    let (mut waiting, mut all_busy) = (0u32, 0u32);
     loop {
         if tokio::time::timeout(ADMISSION_WAIT, load.wait_for_room())
             .await
@@ -63,14 +76,25 @@ async fn admit(
         {
             return listener.accept().await;
         }
-        // Only a connection already waiting: the next one may find an idle worker.
+        if !listener.pending() {
+            (waiting, all_busy) = (0, 0);
+            continue;
+        }
+        waiting += 1;
+        all_busy = match load.free_elsewhere() {
+            Some(0) | None => all_busy + 1,
+            Some(_) => 0,
+        };
+        if all_busy < ALL_BUSY_LOOKS && waiting < STALLED_LOOKS {
+            continue;
+        }
         tokio::select! {
             biased;
             accepted = listener.accept() => {
                 *backlog = true;
                 return accepted;
             }
-            () = std::future::ready(()) => {}
+            () = std::future::ready(()) => (waiting, all_busy) = (0, 0),
         }
     }
 }
@@ -82,6 +106,16 @@ pub enum Listener {
 }
 
 impl Listener {
+    /// Whether a connection is waiting to be accepted (the socket is readable).
+    fn pending(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let fd = match self {
+            Self::Tcp(l) => l.as_raw_fd(),
+            Self::Unix(l) => l.as_raw_fd(),
+        };
+        crate::sys::poll_readable(&[fd], Duration::ZERO).is_ok_and(|r| r.first() == Some(&true))
+    }
+
     async fn accept(&self) -> std::io::Result<(Connection, ConnInfo)> {
         match self {
             Self::Tcp(l) => {
@@ -211,6 +245,8 @@ pub async fn run(
         });
     }
     shutdown.await;
+    // Other workers see this one as full from now on.
+    shared.load.close();
     let _ = stop_tx.send(true);
     while accept_loops.join_next().await.is_some() {}
     log::info(&format!(
@@ -256,6 +292,9 @@ struct Context {
     settings: Arc<ServerSettings>,
     drain: Drain,
     permit: OwnedSemaphorePermit,
+    /// The worker slot taken at accept, held until the first request is queued or
+    /// `RESERVATION_GRACE` has passed (whichever comes first; the grace runs from accept).
+    reservation: Held,
     /// Counted by the drain from accept on, through the TLS handshake or the h2c peek: a
     /// connection accepted just before a stop is waited for, not reset by the runtime's end.
     tracked: Tracked,
@@ -304,6 +343,10 @@ fn serve(
         settings: Arc::clone(settings),
         drain: drain.clone(),
         permit,
+        // Taken here, before the accept loop looks for room again: taken in the connection's
+        // task, it came too late, and an idle worker accepted a second connection that then
+        // queued behind the first one's request.
+        reservation: hold_briefly(shared.load.reserve()),
         tracked: drain.track(),
     };
     tokio::spawn(async move {
@@ -330,17 +373,35 @@ fn serve(
     });
 }
 
-/// The per-connection state, holding a worker slot until the first request is queued.
-fn connection_state(shared: &Shared, zero_copy: bool) -> Arc<ConnState> {
-    let state = Arc::new(ConnState::new(zero_copy));
-    state.hold(shared.load.reserve());
-    // A connection that sends nothing quickly gives its slot back, so idle clients cannot keep
-    // a worker from accepting.
-    let held = Arc::clone(&state);
+/// A reservation that gives itself back after `RESERVATION_GRACE` unless taken first.
+type Held = Arc<std::sync::Mutex<Option<crate::load::Reservation>>>;
+
+/// Hold `reservation` for at most `RESERVATION_GRACE`: a connection that sends nothing quickly
+/// (or is slow to finish its TLS handshake) gives its slot back, so idle clients cannot keep a
+/// worker from accepting.
+fn hold_briefly(reservation: crate::load::Reservation) -> Held {
+    let held = Arc::new(std::sync::Mutex::new(Some(reservation)));
+    let expiring = Arc::clone(&held);
     tokio::spawn(async move {
         tokio::time::sleep(RESERVATION_GRACE).await;
-        held.release();
+        let late = expiring.lock().ok().and_then(|mut r| r.take());
+        drop(late);
     });
+    held
+}
+
+/// The per-connection state, holding the worker slot (if still held) until the first request
+/// is queued.
+fn connection_state(held: &Held, zero_copy: bool) -> Arc<ConnState> {
+    let state = Arc::new(ConnState::new(zero_copy));
+    if let Some(reservation) = held.lock().ok().and_then(|mut r| r.take()) {
+        state.hold(reservation);
+        let expiring = Arc::clone(&state);
+        tokio::spawn(async move {
+            tokio::time::sleep(RESERVATION_GRACE).await;
+            expiring.release();
+        });
+    }
     state
 }
 
@@ -378,10 +439,11 @@ where
         settings,
         drain,
         permit,
+        reservation,
         tracked: _tracked,
     } = cx;
     let info = Arc::new(info);
-    let state = connection_state(&shared, zero_copy);
+    let state = connection_state(&reservation, zero_copy);
     let proxy = settings.proxy_protocol.then(|| {
         // Unix-socket peers are local, as trusted as 127.0.0.1.
         info.remote
@@ -437,9 +499,10 @@ where
         settings,
         drain,
         permit,
+        reservation,
         tracked: _tracked,
     } = cx;
-    let state = connection_state(&shared, false);
+    let state = connection_state(&reservation, false);
     let svc = wsgi_service(shared, Arc::new(info), state);
     let mut builder = http2::Builder::new(TokioExecutor::new());
     builder

@@ -159,27 +159,42 @@ struct Master<'a> {
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// Live workers: pid → worker number.
     workers: HashMap<libc::pid_t, usize>,
+    /// Where workers publish their free Python threads, and which seat each live one has.
+    board: &'static crate::load::Board,
+    seats: HashMap<libc::pid_t, usize>,
 }
 
 impl Master<'_> {
     /// Fork one worker; returns its pid and the read end of its boot pipe.
     fn spawn(&mut self, number: usize) -> anyhow::Result<(libc::pid_t, std::io::PipeReader)> {
         let (reader, writer) = std::io::pipe().context("cannot create a pipe for a worker")?;
+        let seat = (0..crate::load::BOARD_SEATS).find(|i| !self.seats.values().any(|s| s == i));
+        if let Some(seat) = seat {
+            self.board.clear(seat);
+        }
         match sys::fork().context("cannot fork a worker process")? {
             Forked::Child => {
                 drop(reader);
+                let seat = seat.map(|index| crate::load::Seat {
+                    board: self.board,
+                    index,
+                });
                 let code = worker::run(
                     self.config,
                     &self.listeners,
                     self.metrics.as_ref(),
                     self.tls.clone(),
                     writer,
+                    seat,
                 );
                 std::process::exit(code);
             }
             Forked::Parent(pid) => {
                 drop(writer);
                 self.workers.insert(pid, number);
+                if let Some(seat) = seat {
+                    self.seats.insert(pid, seat);
+                }
                 log::info(&format!("Booting worker {number} with pid {pid}"));
                 Ok((pid, reader))
             }
@@ -295,7 +310,7 @@ impl Master<'_> {
             left.retain(|&pid| {
                 let gone = sys::reap_pid(pid).is_some();
                 if gone {
-                    self.workers.remove(&pid);
+                    self.forget(pid);
                 }
                 !gone
             });
@@ -316,7 +331,7 @@ impl Master<'_> {
     /// Reap dead workers and start replacements.
     fn replace_dead(&mut self) -> Result<(), Boot> {
         while let Some((pid, status)) = sys::reap() {
-            let Some(number) = self.workers.remove(&pid) else {
+            let Some(number) = self.forget(pid) else {
                 continue;
             };
             crate::metrics::restarted();
@@ -371,6 +386,14 @@ impl Master<'_> {
             }
             Err(stop) => Err(stop),
         }
+    }
+
+    /// Drop a reaped worker from the books, emptying its seat; its number, if it was ours.
+    fn forget(&mut self, pid: libc::pid_t) -> Option<usize> {
+        if let Some(seat) = self.seats.remove(&pid) {
+            self.board.clear(seat);
+        }
+        self.workers.remove(&pid)
     }
 
     /// Stop every worker gracefully.
@@ -455,12 +478,15 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         .map(crate::tls::server_config)
         .transpose()
         .context("cannot set up TLS")?;
+    let board = crate::load::Board::map().context("cannot map the shared admission board")?;
     let mut master = Master {
         config,
         metrics,
         tls,
         listeners,
         workers: HashMap::new(),
+        board,
+        seats: HashMap::new(),
     };
     let outcome = serve(&mut master);
     master.cleanup();

@@ -40,6 +40,7 @@ pub fn run(
     metrics: Option<&std::net::TcpListener>,
     tls: Option<Arc<rustls::ServerConfig>>,
     mut boot: std::io::PipeWriter,
+    seat: Option<crate::load::Seat>,
 ) -> i32 {
     // The master's signals stay blocked while the app loads (the Python threads keep them
     // blocked for good): a TERM then is a graceful stop of a worker with nothing in flight,
@@ -72,7 +73,7 @@ pub fn run(
     let lifecycle = Arc::new(Lifecycle::new(max_requests));
     let shared = Arc::new(Shared {
         jobs: pool.sender(),
-        load: Load::new(config.threads),
+        load: Load::new(config.threads, seat),
         rules: EnvironRules {
             mount: config.mount.clone(),
             trusted: config.trusted_proxies.clone(),

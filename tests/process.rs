@@ -363,3 +363,65 @@ fn a_panicking_python_thread_retires_its_worker() {
         .status
         == 200));
 }
+
+/// Load-aware admission: with 3 of 4 workers stuck in long requests, every fresh request goes
+/// to the free worker; before, a busy worker took a waiting connection after 5 ms and its
+/// request waited behind the stuck one until --timeout (504).
+#[test]
+fn stuck_workers_leave_fresh_requests_to_the_free_one() {
+    let server = Server::start(&[
+        &fixture("behaviour.py"),
+        "--workers",
+        "4",
+        "--timeout",
+        "20",
+        "--graceful-timeout",
+        "1",
+    ]);
+    let port = server.port;
+    let mut stuck = Vec::new();
+    for n in 1..=3 {
+        stuck.push(std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            s.write_all(b"GET /sleep?seconds=30 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .expect("send");
+            let _ = read_to_close(&mut s);
+        }));
+        assert!(
+            eventually(Duration::from_secs(10), || server
+                .log_text()
+                .matches("sleeping in pid")
+                .count()
+                == n),
+            "{}",
+            server.log_text()
+        );
+    }
+    let log = server.log_text();
+    let sleeping: HashSet<&str> = log
+        .lines()
+        .filter_map(|l| l.split("sleeping in pid ").nth(1))
+        .collect();
+    assert_eq!(
+        sleeping.len(),
+        3,
+        "each stuck request on its own worker:\n{log}"
+    );
+    let started = std::time::Instant::now();
+    let mut served_by = HashSet::new();
+    for _ in 0..200 {
+        let resp = server.get("/pid");
+        assert_eq!(resp.status, 200, "{}", server.log_text());
+        served_by.insert(resp.json()["pid"].as_u64().expect("pid"));
+    }
+    assert_eq!(
+        served_by.len(),
+        1,
+        "only the free worker serves: {served_by:?}"
+    );
+    let free = served_by.iter().next().expect("pid").to_string();
+    assert!(!sleeping.contains(free.as_str()));
+    // Bounded by the stuck requests: all 200 were answered before any of them timed out.
+    assert!(started.elapsed() < Duration::from_secs(20));
+    drop(stuck);
+}
