@@ -488,8 +488,34 @@ where
     drop(permit);
 }
 
+/// Streams one HTTP/2 connection may have open at once: RFC 9113 §6.5.2 recommends no fewer
+/// than 100. Each open stream can hold a queued job and a body buffer, so not unlimited.
+const H2_MAX_STREAMS: u32 = 100;
+
+/// Streams a client may open and reset before hyper has accepted them (the "rapid reset"
+/// flood, CVE-2023-44487), and streams we may reset for errors, before the connection is
+/// closed: hyper's defaults, written down because they are a defence.
+const H2_MAX_PENDING_RESETS: usize = 20;
+const H2_MAX_ERROR_RESETS: usize = 1024;
+
+/// Flow-control windows: what one stream, and one connection, may send before the app reads.
+/// They bound the memory a slow app's uploads take per connection (hyper's adaptive window
+/// would grow them).
+const H2_STREAM_WINDOW: u32 = 256 * 1024;
+const H2_CONNECTION_WINDOW: u32 = 1024 * 1024;
+
+/// Response bytes hyper buffers per stream before the writer waits.
+const H2_SEND_BUFFER: usize = 400 * 1024;
+
 /// HTTP/2 (over TLS with ALPN `h2`, or h2c with prior knowledge). hyper's h2 framing needs no
-/// guard: there is no request smuggling through HTTP/1 framing to stop.
+/// guard: there is no request smuggling through HTTP/1 framing to stop. Every hyper h2
+/// setting is set here on purpose:
+/// - `--keep-alive`: a connection with no open stream for that long is closed with GOAWAY
+///   (hyper has no idle timeout of its own, and its PINGs kept idle connections open for ever).
+/// - PINGs every `--keep-alive` while the connection lives, and a peer that does not answer
+///   one within `--header-timeout` is gone: this finds dead peers under a long response.
+/// - `--header-timeout` also bounds the TLS handshake and the h2c preface (see `serve`); a
+///   request's header block is bounded in size by `max_header_list_size`.
 async fn serve_h2<S>(stream: S, info: ConnInfo, cx: Context)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -503,11 +529,25 @@ where
         tracked: _tracked,
     } = cx;
     let state = connection_state(&reservation, false);
-    let svc = wsgi_service(shared, Arc::new(info), state);
+    let inner = wsgi_service(shared, Arc::new(info), Arc::clone(&state));
+    let counted = Arc::clone(&state);
+    let svc = service_fn(move |req| {
+        counted.stream_opened();
+        hyper::service::Service::call(&inner, req)
+    });
+    let timeouts = settings.timeouts;
     let mut builder = http2::Builder::new(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
-        .keep_alive_interval(Some(settings.timeouts.keep_alive))
+        .keep_alive_interval(Some(timeouts.keep_alive))
+        .keep_alive_timeout(timeouts.header)
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
+        .max_local_error_reset_streams(H2_MAX_ERROR_RESETS)
+        .initial_stream_window_size(H2_STREAM_WINDOW)
+        .initial_connection_window_size(H2_CONNECTION_WINDOW)
+        .adaptive_window(false)
+        .max_send_buf_size(H2_SEND_BUFFER)
         .max_header_list_size(
             u32::try_from(
                 settings
@@ -520,12 +560,30 @@ where
         );
     let conn = builder.serve_connection(TokioIo::new(stream), svc);
     tokio::pin!(conn);
-    tokio::select! {
+    let idle = tokio::select! {
         _ = conn.as_mut() => return,
-        () = drain.stopping() => {}
-    }
+        () = drain.stopping() => false,
+        () = idle_for(&state, timeouts.keep_alive) => true,
+    };
     // GOAWAY: streams the client opened are finished; it retries the rest elsewhere.
     conn.as_mut().graceful_shutdown();
-    let _ = conn.await;
+    if idle {
+        // Nothing is open: a peer that does not take part in the closing handshake (it
+        // answers GOAWAY's PING) has `--header-timeout` before the socket is closed.
+        let _ = tokio::time::timeout(timeouts.header, conn).await;
+    } else {
+        let _ = conn.await;
+    }
     drop(permit);
+}
+
+/// Completes once `state` has had no open request for `limit`.
+async fn idle_for(state: &ConnState, limit: Duration) {
+    loop {
+        match state.idle_since() {
+            Some(since) if since.elapsed() >= limit => return,
+            Some(since) => tokio::time::sleep_until(since + limit).await,
+            None => tokio::time::sleep(limit).await,
+        }
+    }
 }

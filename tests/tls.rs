@@ -219,3 +219,46 @@ fn tls_setup_errors_are_one_line() {
     );
     assert!(stderr.contains("/nonexistent.pem"), "{stderr}");
 }
+
+/// hyper's h2 has no idle timeout and its PINGs kept an idle connection open for ever; an
+/// HTTP/2 connection with no open stream is now closed with GOAWAY after --keep-alive, as an
+/// HTTP/1 one is (and the socket after --header-timeout more, as this client does not answer
+/// the closing PING).
+#[test]
+fn an_idle_http2_connection_is_closed_after_keep_alive() {
+    use std::io::{Read, Write};
+    let server = Server::start(&[
+        &fixture("behaviour.py"),
+        "--keep-alive",
+        "1",
+        "--header-timeout",
+        "2",
+    ]);
+    let mut s = server.connect();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    // The preface and an empty SETTINGS frame: an h2c client that then says nothing.
+    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .expect("send");
+    let started = std::time::Instant::now();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("still open after {:?}: {e}", started.elapsed()),
+        }
+    }
+    let mut frames = Vec::new();
+    let mut rest = &received[..];
+    while rest.len() >= 9 {
+        let len = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+        frames.push(rest[3]);
+        rest = &rest[(9 + len).min(rest.len())..];
+    }
+    assert!(
+        frames.contains(&7),
+        "no GOAWAY among frame types {frames:?}"
+    );
+}

@@ -3,6 +3,7 @@
 //! drops the reply receiver, which stops the app's iteration, and writes the access-log line.
 
 use std::fs::File;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -52,6 +53,20 @@ struct FilePart {
     file: Arc<File>,
     offset: u64,
     left: u64,
+    /// A read in progress on the blocking pool (TLS, HTTP/2): a slow disk must not stall the
+    /// worker's single-threaded runtime, and every other connection with it.
+    reading: Option<tokio::task::JoinHandle<std::io::Result<Vec<u8>>>>,
+}
+
+impl FilePart {
+    fn new(file: File, offset: u64, left: u64) -> Self {
+        Self {
+            file: Arc::new(file),
+            offset,
+            left,
+            reading: None,
+        }
+    }
 }
 
 impl ReplyBody {
@@ -82,18 +97,17 @@ impl ReplyBody {
     /// `len` bytes of `file` from `offset`, sent with sendfile(2).
     pub fn file(file: File, offset: u64, len: u64) -> Self {
         let mut body = Self::full(Bytes::new());
-        body.file = Some(FilePart {
-            file: Arc::new(file),
-            offset,
-            left: len,
-        });
+        body.file = Some(FilePart::new(file, offset, len));
         body
     }
 
-    /// The next placeholder frame of the file part, its segment promised to the writer; `None`
-    /// once the part is done.
-    fn file_frame(&mut self) -> Option<Result<Bytes, BodyError>> {
-        let part = self.file.as_mut()?;
+    /// The next frame of the file part: a placeholder whose segment is promised to the writer
+    /// (sendfile), or bytes read on the blocking pool (TLS, HTTP/2); `None` once the part is
+    /// done.
+    fn file_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, BodyError>>> {
+        let Some(part) = self.file.as_mut() else {
+            return Poll::Ready(None);
+        };
         let mut n = part.left.min(zero_copy::FRAME as u64);
         if let Some(remaining) = self.remaining {
             n = n.min(remaining);
@@ -103,31 +117,39 @@ impl ReplyBody {
             if self.remaining == Some(0) {
                 self.rest = None;
             }
-            return None;
+            return Poll::Ready(None);
         }
         let Some(open) = &self.open else {
             self.file = None;
-            return Some(Err(BodyError::Aborted));
+            return Poll::Ready(Some(Err(BodyError::Aborted)));
         };
         let frame = match open.segments() {
             Some(segments) => {
                 segments.push(&part.file, part.offset, n);
                 Some(zero_copy::placeholder(n as usize))
             }
-            // TLS or HTTP/2: the bytes pass through user space, read from the page cache in
-            // bounded pieces. A short read means the file shrank: cut, never pad.
+            // TLS or HTTP/2: the bytes pass through user space, read from the file in bounded
+            // pieces off the runtime. A short read means the file shrank: cut, never pad.
             None => {
-                use std::os::fd::AsRawFd;
-                let want = n.min(READ_CHUNK) as usize;
-                crate::sys::pread(part.file.as_raw_fd(), want, part.offset)
-                    .ok()
+                let reading = part.reading.get_or_insert_with(|| {
+                    use std::os::fd::AsRawFd;
+                    let (file, offset) = (Arc::clone(&part.file), part.offset);
+                    let want = n.min(READ_CHUNK) as usize;
+                    tokio::task::spawn_blocking(move || {
+                        crate::sys::pread(file.as_raw_fd(), want, offset)
+                    })
+                });
+                let read = ready!(Pin::new(reading).poll(cx));
+                part.reading = None;
+                read.ok()
+                    .and_then(Result::ok)
                     .filter(|data| !data.is_empty())
                     .map(Bytes::from)
             }
         };
         let Some(frame) = frame else {
             self.file = None;
-            return Some(Err(BodyError::Aborted));
+            return Poll::Ready(Some(Err(BodyError::Aborted)));
         };
         let len = frame.len() as u64;
         part.offset += len;
@@ -136,7 +158,7 @@ impl ReplyBody {
         if let Some(remaining) = self.remaining.as_mut() {
             *remaining -= len;
         }
-        Some(Ok(frame))
+        Poll::Ready(Some(Ok(frame)))
     }
 
     /// Log the request, count it, and close it on its connection, when the body is dropped.
@@ -190,7 +212,7 @@ impl Body for ReplyBody {
             }
         }
         loop {
-            match this.file_frame() {
+            match ready!(this.file_frame(cx)) {
                 Some(Ok(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
                 None => {}
@@ -200,11 +222,7 @@ impl Body for ReplyBody {
             };
             match ready!(Pin::new(rest).poll_next(cx)) {
                 Some(Reply::File { file, offset, len }) => {
-                    this.file = Some(FilePart {
-                        file: Arc::new(file),
-                        offset,
-                        left: len,
-                    });
+                    this.file = Some(FilePart::new(file, offset, len));
                 }
                 Some(Reply::Chunk(data)) => {
                     let data = this.limit(data);

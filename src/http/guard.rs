@@ -85,6 +85,8 @@ pub struct ConnState {
     zero_copy: bool,
     /// A request head has arrived.
     seen: std::sync::atomic::AtomicBool,
+    /// Since when no request has been open (`None` while one is).
+    idle_since: Mutex<Option<Instant>>,
 }
 
 impl ConnState {
@@ -92,7 +94,27 @@ impl ConnState {
     pub fn new(zero_copy: bool) -> Self {
         Self {
             zero_copy,
+            idle_since: Mutex::new(Some(Instant::now())),
             ..Self::default()
+        }
+    }
+
+    /// An HTTP/2 stream opened a request (HTTP/1 requests are counted by the guard): open
+    /// until its [`OpenRequest`] is dropped, at the end of its response.
+    pub fn stream_opened(&self) {
+        self.seen.store(true, Ordering::Release);
+        self.open.fetch_add(1, Ordering::AcqRel);
+        self.set_idle_since(None);
+    }
+
+    /// Since when no request has been open on this connection; `None` while one is.
+    pub fn idle_since(&self) -> Option<Instant> {
+        self.idle_since.lock().ok().and_then(|t| *t)
+    }
+
+    fn set_idle_since(&self, at: Option<Instant>) {
+        if let Ok(mut slot) = self.idle_since.lock() {
+            *slot = at;
         }
     }
 
@@ -163,10 +185,13 @@ impl OpenRequest {
 
 impl Drop for OpenRequest {
     fn drop(&mut self) {
-        let _ = self
+        let before = self
             .0
             .open
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        if before == Ok(1) {
+            self.0.set_idle_since(Some(Instant::now()));
+        }
     }
 }
 

@@ -112,15 +112,22 @@ async fn serve_accepted(
     req: Request<Incoming>,
     access: &Access,
 ) -> Result<Response<ReplyBody>, RequestError> {
-    if !shared.statics.is_empty()
-        && let Some(response) = static_files::serve(
-            &shared.statics,
-            req.method(),
-            req.uri().path(),
-            req.headers(),
-        )
-    {
-        return Ok(response);
+    if static_files::owned(&shared.statics, req.uri().path()) {
+        // The filesystem calls run on the blocking pool: a slow disk must not stall the
+        // worker's runtime and every connection on it.
+        let (shared, method, path, headers) = (
+            Arc::clone(shared),
+            req.method().clone(),
+            req.uri().path().to_owned(),
+            req.headers().clone(),
+        );
+        let served = tokio::task::spawn_blocking(move || {
+            static_files::serve(&shared.statics, &method, &path, &headers)
+        })
+        .await;
+        if let Ok(Some(response)) = served {
+            return Ok(response);
+        }
     }
     let what = format!("{} {}", access.method, access.target);
     let outcome = call(shared, conn, state, req, &what).await;

@@ -43,6 +43,14 @@ impl StaticMount {
         })
     }
 
+    /// Whether a raw request path lies under this mount (no filesystem access).
+    fn owns(&self, raw_path: &[u8]) -> bool {
+        let decoded = percent_decode(raw_path);
+        decoded
+            .strip_prefix(self.prefix.as_bytes())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
+    }
+
     /// The file for a raw request path under this mount: `None` when the path is not ours,
     /// `Some(None)` when it is ours but names nothing servable.
     fn resolve(&self, raw_path: &[u8]) -> Option<Option<PathBuf>> {
@@ -180,7 +188,13 @@ fn simple(status: StatusCode) -> Response<ReplyBody> {
     response
 }
 
-/// Serve the request if a `--static` mount owns its path.
+/// Whether a `--static` mount owns `raw_path` (decided without touching the filesystem).
+pub fn owned(mounts: &[StaticMount], raw_path: &str) -> bool {
+    mounts.iter().any(|m| m.owns(raw_path.as_bytes()))
+}
+
+/// Serve the request if a `--static` mount owns its path. It touches the filesystem
+/// (canonicalize, open, metadata): call it off the runtime.
 pub fn serve(
     mounts: &[StaticMount],
     method: &Method,
