@@ -53,7 +53,8 @@ fn main() -> anyhow::Result<()> {
         let settings = settings(&apps, callable);
         let interpreter = interp::build(settings.sys_path.clone());
         interpreter.enter(|vm| -> anyhow::Result<()> {
-            let app = App::load(vm, &settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let app = App::load(vm, &settings, &rwsgi::python::watchdog::ThreadWatch::new())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let (ns, spread) = measure(calls, || {
                 let (job, replies) = request.job();
                 app.serve(vm, job.environ, job.body, job.reply);

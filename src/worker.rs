@@ -71,6 +71,7 @@ pub fn run(
         .max_requests
         .map(|(limit, jitter)| lifecycle::jittered(limit, jitter));
     let lifecycle = Arc::new(Lifecycle::new(max_requests));
+    let dumper = pool.dumper();
     let shared = Arc::new(Shared {
         jobs: pool.sender(),
         load: Load::new(config.threads, seat),
@@ -116,6 +117,11 @@ pub fn run(
             tls,
         };
         let watchdog = tokio::spawn(watch_timeouts(Arc::clone(&shared)));
+        let stack_dump = tokio::spawn(dump_on_timeout(
+            Arc::clone(&lifecycle),
+            dumper,
+            config.timeouts.request,
+        ));
         // Handlers first, then unblock: a signal pending since the load is delivered to them.
         let streams = stop_streams();
         if let Err(e) = sys::unblock_signals(&sys::MASTER_SIGNALS) {
@@ -150,6 +156,12 @@ pub fn run(
             };
         server::run(listeners, metrics, Arc::clone(&shared), settings, stop).await;
         watchdog.abort();
+        if lifecycle.reason() == Some(Retire::Timeout) {
+            // The stuck request's stack is in the log before the worker goes.
+            let _ = stack_dump.await;
+        } else {
+            stack_dump.abort();
+        }
         0
     });
     match lifecycle.reason() {
@@ -189,6 +201,22 @@ async fn watch_timeouts(shared: Arc<Shared>) {
             shared.lifecycle.retire(Retire::Timeout);
             return;
         }
+    }
+}
+
+/// How long the watchdogs get to log the stuck request's stack.
+const STACK_DUMP_WAIT: Duration = Duration::from_secs(5);
+
+/// When the worker retires because a request outlived `--timeout`, log that request's Python
+/// stack (see `python::watchdog`).
+async fn dump_on_timeout(
+    lifecycle: Arc<Lifecycle>,
+    dumper: crate::python::watchdog::Dumper,
+    limit: Option<Duration>,
+) {
+    lifecycle.retired().await;
+    if let (Some(Retire::Timeout), Some(limit)) = (lifecycle.reason(), limit) {
+        let _ = tokio::task::spawn_blocking(move || dumper.dump(limit, STACK_DUMP_WAIT)).await;
     }
 }
 

@@ -1,10 +1,14 @@
 """The Python objects of a WSGI call: wsgi.errors, wsgi.file_wrapper, and the exception that
-ends an app's iteration when the client has gone. The call itself (start_response, write, the
-body's iteration, close) is native: src/python/call.rs.
+ends an app's iteration when the client has gone; and the watchdog thread that logs a stuck
+request's stack (src/python/watchdog.rs). The call itself (start_response, write, the body's
+iteration, close) is native: src/python/call.rs.
 """
 
 import os
 import stat
+import sys
+import threading
+import traceback
 
 from _rwsgi import log
 
@@ -65,3 +69,31 @@ class FileWrapper:
         except OSError:
             return None
         return fd, offset
+
+
+def start_watchdog(watch):
+    """Start this interpreter's watchdog thread for the calling (serving) thread. It waits in
+    native code, detached, until the worker asks for the stack of a request stuck past
+    --timeout, and ends when the interpreter closes."""
+    ident = threading.get_ident()
+    thread = threading.Thread(target=_watch, args=(watch, ident), name="rwsgi-watchdog")
+    thread.daemon = True
+    thread.start()
+
+
+def _watch(watch, ident):
+    format_stack = traceback.format_stack
+    current_frames = sys._current_frames
+    while True:
+        what = watch.wait()
+        if what is None:
+            return
+        try:
+            frame = current_frames().get(ident)
+            if frame is None:
+                stack = "  (no Python frame: the thread is in native code)\n"
+            else:
+                stack = "".join(format_stack(frame))
+        except Exception as exc:  # the dump must never take the watchdog down
+            stack = "  (the stack could not be read: %r)\n" % (exc,)
+        watch.done("%s ran past --timeout; its stack (most recent call last):\n%s" % (what, stack))

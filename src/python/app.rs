@@ -70,7 +70,12 @@ fn class(
 
 impl App {
     /// Load the app into `vm`'s interpreter as `settings` say.
-    pub fn load(vm: &VirtualMachine, settings: &AppSettings) -> Result<Self, LoadError> {
+    /// `watch`: this thread's line to its watchdog, started here, before the app's code.
+    pub fn load(
+        vm: &VirtualMachine,
+        settings: &AppSettings,
+        watch: &std::sync::Arc<super::watchdog::ThreadWatch>,
+    ) -> Result<Self, LoadError> {
         let (kind, target, callable) = match &settings.spec {
             AppSpec::File { path, callable } => {
                 ("file", path.to_string_lossy().into_owned(), callable)
@@ -86,6 +91,10 @@ impl App {
             .map_err(|_| LoadError::Internal("rwsgi._handler is not a module".to_owned()))?;
         let environ =
             EnvironConsts::new(vm, &handler, settings.multiprocess).map_err(internal(vm))?;
+        handler
+            .get_attr("start_watchdog", vm)
+            .and_then(|start| super::watchdog::start(vm, &start, watch))
+            .map_err(internal(vm))?;
         let call = CallConsts::new(
             class(vm, &handler, "ClientDisconnected")?,
             class(vm, &handler, "FileWrapper")?,

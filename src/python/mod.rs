@@ -33,6 +33,7 @@ pub mod pool;
 pub mod response;
 pub mod script;
 pub mod user_db;
+pub mod watchdog;
 
 use bytes::Bytes;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::app::{App, AppSettings, LoadError};
+use super::watchdog::{Dumper, ThreadWatch};
 use super::{Job, Reply, interp};
 
 /// Stack for each Python thread: deep framework call chains recurse through Rust frames.
@@ -20,6 +21,8 @@ pub struct Pool {
     threads: Vec<JoinHandle<()>>,
     /// One message per Python thread that panicked while serving (and stopped).
     panics: flume::Receiver<String>,
+    /// Asks the threads' watchdogs for the stuck request's stack.
+    dumper: Dumper,
 }
 
 impl Pool {
@@ -30,15 +33,18 @@ impl Pool {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (panic_tx, panics) = flume::unbounded();
         let mut handles = Vec::with_capacity(threads);
+        let mut watches = Vec::with_capacity(threads);
         for i in 0..threads {
             let settings = Arc::clone(&settings);
             let queue = queue.clone();
             let ready = ready_tx.clone();
             let panicked = panic_tx.clone();
+            let watch = ThreadWatch::new();
+            watches.push(Arc::clone(&watch));
             let handle = std::thread::Builder::new()
                 .name(format!("python-{i}"))
                 .stack_size(PYTHON_STACK)
-                .spawn(move || python_thread(&settings, &queue, ready, &panicked))
+                .spawn(move || python_thread(&settings, &queue, ready, &panicked, &watch))
                 .map_err(|e| LoadError::Internal(format!("cannot start a Python thread: {e}")))?;
             handles.push(handle);
         }
@@ -47,6 +53,7 @@ impl Pool {
             jobs,
             threads: handles,
             panics,
+            dumper: Dumper::new(watches),
         };
         for _ in 0..threads {
             match ready_rx.recv() {
@@ -65,6 +72,11 @@ impl Pool {
     /// Where the HTTP side sends jobs.
     pub fn sender(&self) -> flume::Sender<Job> {
         self.jobs.clone()
+    }
+
+    /// What the worker uses to log the stuck request's stack when `--timeout` fires.
+    pub fn dumper(&self) -> Dumper {
+        self.dumper.clone()
     }
 
     /// Where the worker hears that a Python thread panicked (and stopped).
@@ -86,17 +98,19 @@ fn python_thread(
     queue: &flume::Receiver<Job>,
     ready: std::sync::mpsc::Sender<Result<(), LoadError>>,
     panicked: &flume::Sender<String>,
+    watch: &Arc<ThreadWatch>,
 ) {
     // As the worker's HTTP thread (worker.rs): hand-offs between the two do not preempt.
     let _ = crate::sys::batch_scheduling();
     let interp = interp::build(settings.sys_path.clone());
-    let loaded = interp.enter(|vm| App::load(vm, settings));
+    let loaded = interp.enter(|vm| App::load(vm, settings, watch));
     let loaded = match loaded {
         Ok(loaded) => {
             let _ = ready.send(Ok(()));
             loaded
         }
         Err(e) => {
+            watch.close();
             let _ = ready.send(Err(e));
             return;
         }
@@ -113,6 +127,7 @@ fn python_thread(
             in_flight,
         } = job;
         let abort = reply.clone();
+        watch.serving(what.clone());
         // A panic inside the interpreter (its bug or ours) must not take the other threads'
         // requests with it, nor leave the worker serving 503s with no thread left: the
         // request is answered 500 (or cut, if its head went out), this interpreter is
@@ -120,6 +135,7 @@ fn python_thread(
         let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             interp.enter(|vm| loaded.serve(vm, environ, body, reply));
         }));
+        watch.idle();
         drop(in_flight);
         if let Err(payload) = served {
             let _ = abort.send(Reply::Abort);
@@ -130,6 +146,7 @@ fn python_thread(
             return;
         }
     }
+    watch.close();
     interp.enter(|_vm| drop(loaded));
     interp.finalize(None);
 }

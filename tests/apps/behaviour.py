@@ -237,6 +237,17 @@ def sleep(environ, start_response):
     return _json(start_response, {"slept": True, "pid": os.getpid()})
 
 
+def _spin_forever():
+    n = 0
+    while True:
+        n += 1
+
+
+def spin(environ, start_response):
+    """Runs Python for ever (for the --timeout traceback)."""
+    _spin_forever()
+
+
 def pid(environ, start_response):
     return _json(start_response, {"pid": os.getpid()})
 
