@@ -191,6 +191,28 @@ pub fn poll_readable(fds: &[RawFd], timeout: std::time::Duration) -> io::Result<
     Ok(polled.iter().map(|p| p.revents != 0).collect())
 }
 
+/// What the process does on a signal, as sigaction(2) reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Default,
+    Ignored,
+    /// A handler is installed.
+    Handled,
+}
+
+/// The current disposition of `signal`.
+pub fn signal_disposition(signal: libc::c_int) -> io::Result<Disposition> {
+    // SAFETY: sigaction is plain data; all-zero is a valid value to be overwritten.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only reads the current one into `old`, which we own.
+    cvt(unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) })?;
+    Ok(match old.sa_sigaction {
+        libc::SIG_DFL => Disposition::Default,
+        libc::SIG_IGN => Disposition::Ignored,
+        _ => Disposition::Handled,
+    })
+}
+
 /// Send `signal` to `pid`; a process already gone is not an error.
 pub fn kill(pid: libc::pid_t, signal: libc::c_int) {
     // SAFETY: kill has no memory effects.

@@ -744,3 +744,33 @@ fn lzma_reports_a_malformed_header_instead_of_crashing() {
         stdout(&out)
     );
 }
+
+/// `signal.getsignal` answered None for every signal where the interpreter does not own the
+/// signals (the server): saving a handler and putting it back then raised TypeError.
+#[test]
+fn getsignal_reports_the_process_disposition() {
+    let tmp = TempDir::new("getsignal-app");
+    let app = tmp.path().join("app.py");
+    std::fs::write(
+        &app,
+        "import signal\n\
+         def application(environ, start_response):\n\
+         \x20   alrm, pipe = signal.getsignal(signal.SIGALRM), signal.getsignal(signal.SIGPIPE)\n\
+         \x20   start_response('200 OK', [('Content-Type', 'text/plain')])\n\
+         \x20   return [('%s %s' % (alrm is signal.SIG_DFL, pipe is signal.SIG_IGN)).encode()]\n",
+    )
+    .expect("write app");
+    let server = Server::start(&[&app.to_string_lossy()]);
+    let resp = server.get("/");
+    assert_eq!(resp.status, 200, "{}", server.log_text());
+    assert_eq!(resp.text(), "True True");
+    // A python command line owns its signals, as CPython: SIGINT raises KeyboardInterrupt.
+    let code = "import signal\n\
+        old = signal.getsignal(signal.SIGALRM)\n\
+        signal.signal(signal.SIGALRM, lambda *a: None)\n\
+        signal.signal(signal.SIGALRM, old)\n\
+        print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, old is signal.SIG_DFL)";
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "True True");
+}

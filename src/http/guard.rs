@@ -42,7 +42,8 @@ const READ_SIZE: usize = 16 * 1024;
 
 /// What hyper is given in place of a refused head: a request it parses cleanly, answered by
 /// the service from the verdict queue, never by the app.
-const DUMMY_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: refused\r\nConnection: close\r\n\r\n";
+pub(crate) const DUMMY_REQUEST: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: refused\r\nConnection: close\r\n\r\n";
 
 /// Why a head was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

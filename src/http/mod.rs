@@ -2,9 +2,11 @@
 //! framing before hyper parses it (and reads a [`proxy_protocol`] header); [`service`] turns a request into a job for the Python threads
 //! and the replies into a response; [`body`] streams the reply as the response body and writes
 //! the access-log line; [`static_files`] serves `--static` directories; [`zero_copy`] sends
-//! file bodies with sendfile(2).
+//! file bodies with sendfile(2). `fuzz` (tests only) runs generated requests through all of it.
 
 pub mod body;
+#[cfg(test)]
+mod fuzz;
 pub mod guard;
 pub mod proxy_protocol;
 pub mod service;

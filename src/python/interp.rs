@@ -38,6 +38,9 @@ pub struct Flags {
     pub warnoptions: Vec<String>,
     /// How many `-O`.
     pub optimize: u8,
+    /// The interpreter owns the process's signals, as a python command line does (SIGINT
+    /// raises KeyboardInterrupt); in the server they belong to the server.
+    pub signals: bool,
 }
 
 /// A new interpreter with `sys_path` as sys.path (after the frozen stdlib).
@@ -67,8 +70,8 @@ pub fn build_with(sys_path: Vec<String>, flags: &Flags) -> Interpreter {
     });
     let mut settings = Settings::default();
     settings.path_list = sys_path;
-    // SIGINT and SIGTERM belong to the server, not to the app.
-    settings.install_signal_handlers = false;
+    // In the server, SIGINT and SIGTERM belong to the server, not to the app.
+    settings.install_signal_handlers = flags.signals;
     settings.argv = vec!["rwsgi".to_owned()];
     // The host's PYTHON* variables describe some other Python, not this one.
     settings.ignore_environment = true;

@@ -65,6 +65,7 @@ pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
         xoptions: args.xoptions.clone(),
         warnoptions: args.warnoptions.clone(),
         optimize: args.optimize,
+        signals: true,
     };
     let interp = interp::build_with(sys_path, &flags);
     let import_site = args.as_python && !args.no_site && !args.isolated;
