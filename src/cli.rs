@@ -244,6 +244,16 @@ pub struct RunArgs {
     )]
     pub max_requests_jitter: u64,
 
+    /// Retire a worker gracefully once its private memory (USS: private clean + dirty pages,
+    /// from /proc/PID/smaps_rollup) passes this many MiB; it is replaced. 0: no limit.
+    #[arg(
+        long,
+        value_name = "MIB",
+        env = "RWSGI_MAX_WORKER_MEMORY",
+        default_value_t = 0
+    )]
+    pub max_worker_memory: u64,
+
     /// Longest request line (method, target, version) in bytes; longer gets 414. 0 means the
     /// default (as in gunicorn).
     #[arg(long, value_name = "BYTES", env = "RWSGI_LIMIT_REQUEST_LINE",

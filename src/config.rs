@@ -261,6 +261,8 @@ pub struct Config {
     pub limits: Limits,
     /// Retire a worker after this many requests, plus up to `.1` more at random.
     pub max_requests: Option<(u64, u64)>,
+    /// Retire a worker whose private memory passes this many bytes.
+    pub max_worker_memory: Option<u64>,
     pub max_connections: usize,
     pub backlog: i32,
     pub trusted_proxies: TrustedProxies,
@@ -372,6 +374,8 @@ impl Config {
             limits,
             max_requests: (args.max_requests > 0)
                 .then_some((args.max_requests, args.max_requests_jitter)),
+            max_worker_memory: (args.max_worker_memory > 0)
+                .then(|| args.max_worker_memory.saturating_mul(1024 * 1024)),
             max_connections: at_least("max-connections", args.max_connections, 1)?,
             backlog: args.backlog.max(1),
             trusted_proxies,
@@ -462,6 +466,12 @@ impl Config {
         let (max, jitter) = self.max_requests.unwrap_or((0, 0));
         line("max-requests", max.to_string());
         line("max-requests-jitter", jitter.to_string());
+        line(
+            "max-worker-memory",
+            self.max_worker_memory
+                .map_or(0, |b| b / (1024 * 1024))
+                .to_string(),
+        );
         line("limit-request-line", self.limits.request_line.to_string());
         line("limit-request-fields", self.limits.fields.to_string());
         line(

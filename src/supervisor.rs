@@ -162,6 +162,8 @@ struct Master<'a> {
     /// Where workers publish their free Python threads, and which seat each live one has.
     board: &'static crate::load::Board,
     seats: HashMap<libc::pid_t, usize>,
+    /// Workers told to retire for their memory, not yet reaped.
+    retiring: std::collections::HashSet<libc::pid_t>,
 }
 
 impl Master<'_> {
@@ -390,10 +392,39 @@ impl Master<'_> {
 
     /// Drop a reaped worker from the books, emptying its seat; its number, if it was ours.
     fn forget(&mut self, pid: libc::pid_t) -> Option<usize> {
+        self.retiring.remove(&pid);
         if let Some(seat) = self.seats.remove(&pid) {
             self.board.clear(seat);
         }
         self.workers.remove(&pid)
+    }
+
+    /// `--max-worker-memory`: a worker whose private memory passed the limit is told to stop
+    /// gracefully (TERM: it finishes its requests and exits 0), and is then replaced.
+    fn check_memory(&mut self) {
+        let Some(limit) = self.config.max_worker_memory else {
+            return;
+        };
+        let mib = |b: u64| b / (1024 * 1024);
+        let over: Vec<(libc::pid_t, usize, u64)> = self
+            .workers
+            .iter()
+            .filter(|(pid, _)| !self.retiring.contains(pid))
+            .filter_map(|(&pid, &number)| {
+                let used = sys::private_memory(pid).ok()?;
+                (used > limit).then_some((pid, number, used))
+            })
+            .collect();
+        for (pid, number, used) in over {
+            log::warning(&format!(
+                "worker {number} (pid {pid}) uses {} MiB of private memory, above \
+                 --max-worker-memory ({} MiB); retiring it",
+                mib(used),
+                mib(limit)
+            ));
+            self.retiring.insert(pid);
+            sys::kill(pid, libc::SIGTERM);
+        }
     }
 
     /// Stop every worker gracefully.
@@ -487,6 +518,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         workers: HashMap::new(),
         board,
         seats: HashMap::new(),
+        retiring: std::collections::HashSet::new(),
     };
     let outcome = serve(&mut master);
     master.cleanup();
@@ -526,7 +558,10 @@ fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {
             outcome = match signal {
                 Some(libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => Err(Boot::Stop),
                 Some(libc::SIGHUP) => master.reload(),
-                _ => master.replace_dead(),
+                _ => {
+                    master.check_memory();
+                    master.replace_dead()
+                }
             };
         }
         match outcome {

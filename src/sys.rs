@@ -191,6 +191,18 @@ pub fn poll_readable(fds: &[RawFd], timeout: std::time::Duration) -> io::Result<
     Ok(polled.iter().map(|p| p.revents != 0).collect())
 }
 
+/// A process's private memory in bytes (USS: its private clean and dirty pages, as
+/// /proc/PID/smaps_rollup counts them).
+pub fn private_memory(pid: libc::pid_t) -> io::Result<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))?;
+    let kib: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("Private_Clean:") || l.starts_with("Private_Dirty:"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    Ok(kib * 1024)
+}
+
 /// What the process does on a signal, as sigaction(2) reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {

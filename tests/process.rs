@@ -470,3 +470,37 @@ fn a_request_past_the_timeout_leaves_its_stack_in_the_log() {
     assert!(slept.contains("in sleep"), "{log}");
     let _ = sleeper.join();
 }
+
+/// --max-worker-memory: a worker whose private memory passes the limit is retired gracefully,
+/// with the figure in the log, and replaced.
+#[test]
+fn a_worker_past_max_worker_memory_is_replaced() {
+    // The limit sits 96 MiB above what an idle worker of this build uses.
+    let probe = Server::start(&[&fixture("behaviour.py")]);
+    let pid: i32 = probe.get("/pid").json()["pid"]
+        .as_i64()
+        .and_then(|p| i32::try_from(p).ok())
+        .expect("pid");
+    let used_mib = rwsgi::sys::private_memory(pid).expect("smaps_rollup") / (1024 * 1024);
+    drop(probe);
+    let limit = (used_mib + 96).to_string();
+    let server = Server::start(&[&fixture("behaviour.py"), "--max-worker-memory", &limit]);
+    let first = server.get("/grow?mb=8").json()["pid"]
+        .as_u64()
+        .expect("pid");
+    let grown = server.get("/grow?mb=160");
+    assert_eq!(grown.status, 200);
+    assert!(
+        server.wait_log(&format!("(pid {first}) uses"), Duration::from_secs(20)),
+        "{}",
+        server.log_text()
+    );
+    assert!(server.log_contains(&format!(
+        "above --max-worker-memory ({limit} MiB); retiring it"
+    )));
+    assert!(server.wait_log("retired; starting a new one", Duration::from_secs(30)));
+    assert!(eventually(Duration::from_secs(30), || {
+        let resp = server.get("/pid");
+        resp.status == 200 && resp.json()["pid"].as_u64() != Some(first)
+    }));
+}

@@ -237,6 +237,15 @@ def sleep(environ, start_response):
     return _json(start_response, {"slept": True, "pid": os.getpid()})
 
 
+_KEPT = []
+
+
+def grow(environ, start_response):
+    """Keeps ?mb= MiB of written memory for the life of the worker."""
+    _KEPT.append(b"x" * (int(_query(environ).get("mb", "1")) * 1024 * 1024))
+    return _json(start_response, {"pid": os.getpid(), "kept": len(_KEPT)})
+
+
 def _spin_forever():
     n = 0
     while True:
