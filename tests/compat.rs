@@ -2,6 +2,7 @@
 //! test runs the reproducer on the real binary, under `rwsgi python` or served over HTTP, and
 //! fails on an rwsgi without the fix.
 
+use std::io::Write;
 use std::process::Command;
 use std::time::Duration;
 
@@ -773,4 +774,31 @@ fn getsignal_reports_the_process_disposition() {
     let out = python(&["-c", code], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "True True");
+}
+
+/// `python -` (and python with no script and a piped stdin) runs the program read from stdin;
+/// rwsgi said "can't open file -" (click runs `sys.executable -` this way).
+#[test]
+fn a_program_on_stdin_runs_as_in_python() {
+    for (args, argv) in [
+        (&["python", "-", "a"][..], "['-', 'a']"),
+        (&["python"][..], "['']"),
+    ] {
+        let mut child = Command::new(bin())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"import sys\nprint(sys.argv)\n")
+            .expect("write the program");
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), argv);
+    }
 }

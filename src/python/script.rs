@@ -29,12 +29,24 @@ pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
             .chain(args.args.iter().cloned())
             .collect::<Vec<_>>()
     };
+    // The program from stdin, as python reads it for `-` or with no script and a stdin that
+    // is not a terminal; argv[0] is '-' or '', and sys.path[0] the current directory.
+    let from_stdin = |argv: Vec<String>| -> anyhow::Result<(Source, Vec<String>)> {
+        let mut code = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut code)
+            .context("cannot read the program from stdin")?;
+        Ok((Source::Code(code), argv))
+    };
     let (source, argv) = match (&args.code, &args.module, args.args.split_first()) {
         (Some(code), _, _) => (Source::Code(code.clone()), flagged("-c")),
         // runpy replaces argv[0] with the module's file, as python -m does.
         (None, Some(module), _) => (Source::Module(module.clone()), flagged("-m")),
+        (None, None, Some((script, _))) if script == "-" => from_stdin(args.args.clone())?,
         (None, None, Some((script, _))) => {
             (Source::File(absolute(Path::new(script))), args.args.clone())
+        }
+        (None, None, None) if !std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            from_stdin(vec![String::new()])?
         }
         (None, None, None) => {
             bail!("rwsgi python needs a script, -c CODE or -m MODULE (there is no REPL)")
