@@ -174,6 +174,10 @@ impl Load {
     }
 }
 
+/// A reservation shared by whoever may give it back first: the connection's first request, or
+/// the grace timer started at accept.
+pub type Held = Arc<Mutex<Option<Reservation>>>;
+
 /// A slot held for a new connection; dropping it frees the slot.
 #[derive(Debug)]
 pub struct Reservation(Arc<Load>);

@@ -30,6 +30,10 @@ fn main() -> ExitCode {
 /// `--help` and `--version`; a bundle's are `rwsgi run`'s options, none of these).
 fn is_python_option(arg: &std::ffi::OsStr) -> bool {
     let arg = arg.to_string_lossy();
+    // `sys.executable -`: the program comes on stdin.
+    if arg == "-" {
+        return true;
+    }
     let Some(flags) = arg.strip_prefix('-').filter(|f| !f.starts_with('-')) else {
         return false;
     };

@@ -18,6 +18,7 @@ use crate::drain::{Drain, Tracked};
 use crate::http::guard::{ConnState, GuardedIo};
 use crate::http::service::{self, Shared};
 use crate::http::zero_copy::ZeroCopy;
+use crate::load::Held;
 use crate::log;
 use crate::wsgi::environ::ConnInfo;
 
@@ -373,12 +374,9 @@ fn serve(
     });
 }
 
-/// A reservation that gives itself back after `RESERVATION_GRACE` unless taken first.
-type Held = Arc<std::sync::Mutex<Option<crate::load::Reservation>>>;
-
-/// Hold `reservation` for at most `RESERVATION_GRACE`: a connection that sends nothing quickly
-/// (or is slow to finish its TLS handshake) gives its slot back, so idle clients cannot keep a
-/// worker from accepting.
+/// Hold `reservation` for at most `RESERVATION_GRACE` from accept: a connection that sends
+/// nothing quickly (or is slow to finish its TLS handshake) gives its slot back, so idle
+/// clients cannot keep a worker from accepting. Its first request gives it back earlier.
 fn hold_briefly(reservation: crate::load::Reservation) -> Held {
     let held = Arc::new(std::sync::Mutex::new(Some(reservation)));
     let expiring = Arc::clone(&held);
@@ -390,18 +388,10 @@ fn hold_briefly(reservation: crate::load::Reservation) -> Held {
     held
 }
 
-/// The per-connection state, holding the worker slot (if still held) until the first request
-/// is queued.
+/// The per-connection state, sharing the slot reserved at accept.
 fn connection_state(held: &Held, zero_copy: bool) -> Arc<ConnState> {
     let state = Arc::new(ConnState::new(zero_copy));
-    if let Some(reservation) = held.lock().ok().and_then(|mut r| r.take()) {
-        state.hold(reservation);
-        let expiring = Arc::clone(&state);
-        tokio::spawn(async move {
-            tokio::time::sleep(RESERVATION_GRACE).await;
-            expiring.release();
-        });
-    }
+    state.hold(Arc::clone(held));
     state
 }
 

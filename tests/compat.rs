@@ -783,6 +783,8 @@ fn a_program_on_stdin_runs_as_in_python() {
     for (args, argv) in [
         (&["python", "-", "a"][..], "['-', 'a']"),
         (&["python"][..], "['']"),
+        // As `sys.executable -` arrives.
+        (&["-", "b"][..], "['-', 'b']"),
     ] {
         let mut child = Command::new(bin())
             .args(args)

@@ -76,8 +76,8 @@ pub enum Verdict {
 pub struct ConnState {
     verdicts: Mutex<VecDeque<Verdict>>,
     open: AtomicUsize,
-    /// The worker slot held from accept until the first request is queued.
-    reservation: Mutex<Option<crate::load::Reservation>>,
+    /// The worker slot held from accept until the first request is queued (or its grace ends).
+    reservation: Mutex<crate::load::Held>,
     /// File segments promised to the writer by zero-copy bodies.
     segments: Segments,
     /// The client's address as a PROXY protocol header gave it.
@@ -137,10 +137,10 @@ impl ConnState {
         self.peer.lock().ok().and_then(|p| *p)
     }
 
-    /// Hold `reservation` until [`ConnState::release`].
-    pub fn hold(&self, reservation: crate::load::Reservation) {
+    /// Share the slot reserved at accept, until [`ConnState::release`].
+    pub fn hold(&self, held: crate::load::Held) {
         if let Ok(mut slot) = self.reservation.lock() {
-            *slot = Some(reservation);
+            *slot = held;
         }
     }
 
@@ -150,8 +150,9 @@ impl ConnState {
             .reservation
             .lock()
             .ok()
-            .and_then(|mut slot| slot.take());
-        drop(held);
+            .map(|held| std::sync::Arc::clone(&held));
+        let reservation = held.and_then(|h| h.lock().ok().and_then(|mut r| r.take()));
+        drop(reservation);
     }
 
     /// Whether any request head has arrived on this connection.
