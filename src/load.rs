@@ -9,7 +9,7 @@
 //! better to go (see `server::admit`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,40 +19,49 @@ use tokio::sync::Notify;
 /// them gets no seat and admits as if it were alone.
 pub const BOARD_SEATS: usize = 256;
 
-/// Free Python threads per worker, in memory shared by the master and every worker it forks.
-/// `repr(C)` and atomics only (it lives in a shared mapping); a seat is 0 while empty.
+/// Each worker's headroom: its Python threads minus the jobs it holds (running, queued or
+/// reserved for a connection just accepted), so positive while a thread is free and minus the
+/// queue length while all are busy. In memory shared by the master and every worker it forks;
+/// `repr(C)` and atomics only. An empty seat holds [`EMPTY`].
 #[repr(C)]
 pub struct Board {
-    free: [AtomicU32; BOARD_SEATS],
+    headroom: [AtomicI32; BOARD_SEATS],
 }
 
+/// What an empty seat (or a worker that no longer accepts) shows.
+const EMPTY: i32 = i32::MIN;
+
 impl Board {
-    /// Map the board (in the master, before any fork).
+    /// Map the board (in the master, before any fork), every seat empty.
     pub fn map() -> std::io::Result<&'static Self> {
-        crate::sys::shared_zeroed::<Self>()
+        let board = crate::sys::shared_zeroed::<Self>()?;
+        for seat in 0..BOARD_SEATS {
+            board.clear(seat);
+        }
+        Ok(board)
     }
 
     /// Empty `seat` (its worker is gone, or not started yet).
     pub fn clear(&self, seat: usize) {
-        if let Some(slot) = self.free.get(seat) {
-            slot.store(0, Ordering::Release);
+        if let Some(slot) = self.headroom.get(seat) {
+            slot.store(EMPTY, Ordering::Release);
         }
     }
 
-    fn publish(&self, seat: usize, free: usize) {
-        if let Some(slot) = self.free.get(seat) {
-            slot.store(u32::try_from(free).unwrap_or(u32::MAX), Ordering::Release);
+    fn publish(&self, seat: usize, headroom: i32) {
+        if let Some(slot) = self.headroom.get(seat) {
+            slot.store(headroom, Ordering::Release);
         }
     }
 
-    /// Free threads of every worker but the one in `seat`.
-    fn free_elsewhere(&self, seat: usize) -> u64 {
-        self.free
+    /// The other workers' seats that are taken.
+    fn others(&self, seat: usize) -> impl Iterator<Item = i32> + '_ {
+        self.headroom
             .iter()
             .enumerate()
-            .filter(|(i, _)| *i != seat)
-            .map(|(_, f)| u64::from(f.load(Ordering::Acquire)))
-            .sum()
+            .filter(move |(i, _)| *i != seat)
+            .map(|(_, h)| h.load(Ordering::Acquire))
+            .filter(|&h| h != EMPTY)
     }
 }
 
@@ -99,20 +108,26 @@ impl Load {
         load
     }
 
-    /// Put this worker's free threads on the board.
+    /// Put this worker's headroom on the board.
     fn publish(&self) {
         if let Some(seat) = self.seat {
-            let free = if self.closed.load(Ordering::Acquire) {
-                0
+            let headroom = if self.closed.load(Ordering::Acquire) {
+                EMPTY
             } else {
-                self.capacity
-                    .saturating_sub(self.busy.load(Ordering::Acquire))
+                self.headroom()
             };
-            seat.board.publish(seat.index, free);
+            seat.board.publish(seat.index, headroom);
         }
     }
 
-    /// The worker stops accepting: it shows no free thread from now on.
+    /// Threads minus jobs: free threads, or minus the queue.
+    fn headroom(&self) -> i32 {
+        let capacity = i64::try_from(self.capacity).unwrap_or(i64::MAX);
+        let busy = i64::try_from(self.busy.load(Ordering::Acquire)).unwrap_or(i64::MAX);
+        i32::try_from(capacity - busy).unwrap_or(i32::MIN + 1)
+    }
+
+    /// The worker stops accepting: other workers see its seat as empty from now on.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.publish();
@@ -120,7 +135,20 @@ impl Load {
 
     /// Free threads in the other workers; `None` without a board (then nothing is known).
     pub fn free_elsewhere(&self) -> Option<u64> {
-        self.seat.map(|seat| seat.board.free_elsewhere(seat.index))
+        self.seat.map(|seat| {
+            seat.board
+                .others(seat.index)
+                .map(|h| u64::try_from(h).unwrap_or(0))
+                .sum()
+        })
+    }
+
+    /// Whether no other worker has a shorter queue than this one (all being busy): the one a
+    /// waiting connection should go to. True without a board.
+    pub fn least_loaded(&self) -> bool {
+        let mine = self.headroom();
+        self.seat
+            .is_none_or(|seat| seat.board.others(seat.index).all(|h| h <= mine))
     }
 
     /// Count one more job in flight until the token is dropped.
@@ -240,6 +268,16 @@ mod board_tests {
         assert_eq!(b.free_elsewhere(), Some(0));
         drop((job, held));
         assert_eq!(b.free_elsewhere(), Some(2));
+        // All busy: the shorter queue is the least loaded.
+        let (j1, j2, j3) = (
+            a.begin("1".into()),
+            a.begin("2".into()),
+            a.begin("3".into()),
+        );
+        let k = b.begin("k".into());
+        assert_eq!(b.free_elsewhere(), Some(0));
+        assert!(b.least_loaded() && !a.least_loaded());
+        drop((j1, j2, j3, k));
         a.close();
         assert_eq!(b.free_elsewhere(), Some(0));
         board.clear(3);

@@ -52,23 +52,16 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// listener every `ADMISSION_WAIT` without accepting, and leaves a waiting connection to the
 /// workers that show a free thread on the shared board: a busy worker that took it would queue
 /// the request behind its own, and a request stuck for `--timeout` took a neighbour's request
-/// down with it (1 in 40 fresh requests got 504 with 3 of 4 workers stuck). It takes a waiting
-/// connection only when every worker has been busy for `ALL_BUSY_LOOKS` looks in a row, as
-/// keep-alive clients keeping every thread busy would otherwise starve new connections, or
-/// after `STALLED_LOOKS` whatever the board says. Once it has taken one, it takes the whole
-/// backlog (`backlog` stays set while connections are waiting), not one per wait.
+/// down with it (1 in 40 fresh requests got 504 with 3 of 4 workers stuck). When every worker
+/// has been busy for `ALL_BUSY_LOOKS` looks in a row, the worker with the shortest queue takes
+/// one waiting connection per look (keep-alive clients keeping every thread busy cannot starve
+/// new connections); any busy worker takes one after `STALLED_LOOKS` whatever the board says.
+/// Taking the whole backlog at once instead stacked requests behind one worker's slow ones:
+/// 3x gunicorn's p99 for a fast endpoint under saturation (BENCHMARKS.md, "Admission").
 async fn admit(
     listener: &Listener,
     load: &crate::load::Load,
-    backlog: &mut bool,
 ) -> std::io::Result<(Connection, ConnInfo)> {
-    if *backlog {
-        tokio::select! {
-            biased;
-            accepted = listener.accept() => return accepted,
-            () = std::future::ready(()) => *backlog = false,
-        }
-    }
     let (mut waiting, mut all_busy) = (0u32, 0u32);
     loop {
         if tokio::time::timeout(ADMISSION_WAIT, load.wait_for_room())
@@ -86,15 +79,13 @@ async fn admit(
             Some(0) | None => all_busy + 1,
             Some(_) => 0,
         };
-        if all_busy < ALL_BUSY_LOOKS && waiting < STALLED_LOOKS {
+        let shortest = all_busy >= ALL_BUSY_LOOKS && load.least_loaded();
+        if !shortest && waiting < STALLED_LOOKS {
             continue;
         }
         tokio::select! {
             biased;
-            accepted = listener.accept() => {
-                *backlog = true;
-                return accepted;
-            }
+            accepted = listener.accept() => return accepted,
             () = std::future::ready(()) => (waiting, all_busy) = (0, 0),
         }
     }
@@ -206,7 +197,6 @@ pub async fn run(
         let settings = Arc::clone(&settings);
         let mut stop = stop_rx.clone();
         accept_loops.spawn(async move {
-            let mut backlog = false;
             loop {
                 // At most --max-connections open, and a new one preferably while a Python
                 // thread is free (see `admit`).
@@ -219,7 +209,7 @@ pub async fn run(
                 };
                 tokio::select! {
                     _ = stop.changed() => return,
-                    accepted = admit(&listener, &shared.load, &mut backlog) => match accepted {
+                    accepted = admit(&listener, &shared.load) => match accepted {
                         Ok((conn, info)) => {
                             serve(conn, info, &shared, &settings, &drain, permit);
                         }
