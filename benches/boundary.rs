@@ -137,7 +137,7 @@ impl Request {
             environ: self.environ(),
             body: None,
             reply,
-            what: "GET /hello".to_owned(),
+            what: "GET /hello".into(),
             in_flight: self.load.begin("GET /hello".to_owned()),
         };
         (job, replies)

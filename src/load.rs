@@ -89,7 +89,7 @@ pub struct Load {
     freed: Notify,
     next_id: AtomicU64,
     /// Job id → when it was queued and what it is (`GET /path`).
-    jobs: Mutex<HashMap<u64, (Instant, String)>>,
+    jobs: Mutex<HashMap<u64, (Instant, Arc<str>)>>,
 }
 
 impl Load {
@@ -152,12 +152,12 @@ impl Load {
     }
 
     /// Count one more job in flight until the token is dropped.
-    pub fn begin(self: &Arc<Self>, what: String) -> InFlight {
+    pub fn begin(self: &Arc<Self>, what: impl Into<Arc<str>>) -> InFlight {
         self.busy.fetch_add(1, Ordering::AcqRel);
         self.publish();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.insert(id, (Instant::now(), what));
+            jobs.insert(id, (Instant::now(), what.into()));
         }
         InFlight {
             load: Arc::clone(self),
@@ -181,7 +181,7 @@ impl Load {
         let jobs = self.jobs.lock().ok()?;
         jobs.values()
             .min_by_key(|(start, _)| *start)
-            .map(|(start, what)| (start.elapsed(), what.clone()))
+            .map(|(start, what)| (start.elapsed(), what.to_string()))
     }
 }
 
@@ -269,12 +269,8 @@ mod board_tests {
         drop((job, held));
         assert_eq!(b.free_elsewhere(), Some(2));
         // All busy: the shorter queue is the least loaded.
-        let (j1, j2, j3) = (
-            a.begin("1".into()),
-            a.begin("2".into()),
-            a.begin("3".into()),
-        );
-        let k = b.begin("k".into());
+        let (j1, j2, j3) = (a.begin("1"), a.begin("2"), a.begin("3"));
+        let k = b.begin("k");
         assert_eq!(b.free_elsewhere(), Some(0));
         assert!(b.least_loaded() && !a.least_loaded());
         drop((j1, j2, j3, k));

@@ -378,13 +378,6 @@ fn hold_briefly(reservation: crate::load::Reservation) -> Held {
     held
 }
 
-/// The per-connection state, sharing the slot reserved at accept.
-fn connection_state(held: &Held, zero_copy: bool) -> Arc<ConnState> {
-    let state = Arc::new(ConnState::new(zero_copy));
-    state.hold(Arc::clone(held));
-    state
-}
-
 /// The hyper service of one connection: every request goes to `service::handle`.
 fn wsgi_service(
     shared: Arc<Shared>,
@@ -423,7 +416,7 @@ where
         tracked: _tracked,
     } = cx;
     let info = Arc::new(info);
-    let state = connection_state(&reservation, zero_copy);
+    let state = Arc::new(ConnState::new(zero_copy, reservation));
     let proxy = settings.proxy_protocol.then(|| {
         // Unix-socket peers are local, as trusted as 127.0.0.1.
         info.remote
@@ -508,7 +501,7 @@ where
         reservation,
         tracked: _tracked,
     } = cx;
-    let state = connection_state(&reservation, false);
+    let state = Arc::new(ConnState::new(false, reservation));
     let inner = wsgi_service(shared, Arc::new(info), Arc::clone(&state));
     let counted = Arc::clone(&state);
     let svc = service_fn(move |req| {

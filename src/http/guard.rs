@@ -77,7 +77,7 @@ pub struct ConnState {
     verdicts: Mutex<VecDeque<Verdict>>,
     open: AtomicUsize,
     /// The worker slot held from accept until the first request is queued (or its grace ends).
-    reservation: Mutex<crate::load::Held>,
+    reservation: crate::load::Held,
     /// File segments promised to the writer by zero-copy bodies.
     segments: Segments,
     /// The client's address as a PROXY protocol header gave it.
@@ -91,10 +91,12 @@ pub struct ConnState {
 }
 
 impl ConnState {
-    /// `zero_copy`: the connection is a plain socket that sendfile(2) can write to.
-    pub fn new(zero_copy: bool) -> Self {
+    /// `zero_copy`: the connection is a plain socket that sendfile(2) can write to;
+    /// `reservation`: the worker slot reserved at accept, shared with its grace timer.
+    pub fn new(zero_copy: bool, reservation: crate::load::Held) -> Self {
         Self {
             zero_copy,
+            reservation,
             idle_since: Mutex::new(Some(Instant::now())),
             ..Self::default()
         }
@@ -137,21 +139,9 @@ impl ConnState {
         self.peer.lock().ok().and_then(|p| *p)
     }
 
-    /// Share the slot reserved at accept, until [`ConnState::release`].
-    pub fn hold(&self, held: crate::load::Held) {
-        if let Ok(mut slot) = self.reservation.lock() {
-            *slot = held;
-        }
-    }
-
     /// Give back the slot held since accept, if still held.
     pub fn release(&self) {
-        let held = self
-            .reservation
-            .lock()
-            .ok()
-            .map(|held| std::sync::Arc::clone(&held));
-        let reservation = held.and_then(|h| h.lock().ok().and_then(|mut r| r.take()));
+        let reservation = self.reservation.lock().ok().and_then(|mut r| r.take());
         drop(reservation);
     }
 

@@ -211,13 +211,14 @@ async fn call(
             shared.timeouts,
         ))
     };
+    let what_shared: Arc<str> = Arc::from(what);
     let (reply_tx, replies) = flume::bounded(REPLY_CHANNEL_DEPTH);
     let job = Job {
         environ,
         body,
         reply: reply_tx,
-        what: what.to_owned(),
-        in_flight: shared.load.begin(what.to_owned()),
+        what: Arc::clone(&what_shared),
+        in_flight: shared.load.begin(what_shared),
     };
     // The job now counts as busy; the slot held since accept can go.
     state.release();

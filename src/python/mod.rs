@@ -51,8 +51,8 @@ pub struct Job {
     /// `None` when the request has no body.
     pub body: Option<BodyChannel>,
     pub reply: flume::Sender<Reply>,
-    /// `METHOD /target`, for the log.
-    pub what: String,
+    /// `METHOD /target`, for the log (shared with the job's [`crate::load::InFlight`]).
+    pub what: std::sync::Arc<str>,
     /// Held until the Python thread is done with the job.
     pub in_flight: crate::load::InFlight,
 }

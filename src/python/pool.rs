@@ -127,7 +127,7 @@ fn python_thread(
             in_flight,
         } = job;
         let abort = reply.clone();
-        watch.serving(what.clone());
+        watch.serving(Arc::clone(&what));
         // A panic inside the interpreter (its bug or ours) must not take the other threads'
         // requests with it, nor leave the worker serving 503s with no thread left: the
         // request is answered 500 (or cut, if its head went out), this interpreter is

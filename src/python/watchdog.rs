@@ -18,7 +18,7 @@ use rustpython_vm::{
 #[derive(Debug)]
 pub struct ThreadWatch {
     /// When the request being served began, and what it is (`GET /path`).
-    current: Mutex<Option<(Instant, String)>>,
+    current: Mutex<Option<(Instant, Arc<str>)>>,
     /// Wake-ups for the watchdog: "dump if serving for at least this long". Taken on close.
     wake: Mutex<Option<flume::Sender<Duration>>>,
     wakes: flume::Receiver<Duration>,
@@ -38,7 +38,7 @@ impl ThreadWatch {
     }
 
     /// The thread starts serving `what`.
-    pub fn serving(&self, what: String) {
+    pub fn serving(&self, what: Arc<str>) {
         if let Ok(mut current) = self.current.lock() {
             *current = Some((Instant::now(), what));
         }
@@ -63,7 +63,7 @@ impl ThreadWatch {
         current
             .as_ref()
             .filter(|(started, _)| started.elapsed() >= older_than)
-            .map(|(_, what)| what.clone())
+            .map(|(_, what)| what.to_string())
     }
 }
 
