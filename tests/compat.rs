@@ -437,6 +437,13 @@ try:
     print("no error")
 except sqlite3.ProgrammingError as e:
     print("ProgrammingError:", e)
+for name, conv in [("CLOSE", lambda b: cur.close()), ("INIT", lambda b: cur.__init__(conn))]:
+    sqlite3.register_converter(name, conv)
+    try:
+        cur.execute('select 1 as "a [%s]"' % name).fetchall()
+        print("no error")
+    except sqlite3.ProgrammingError as e:
+        print("ProgrammingError:", e)
 other = sqlite3.connect(":memory:")
 sqlite3.register_converter("OTHER", lambda b: other.execute("select 5").fetchone()[0])
 print(conn.execute('select 1 as "a [OTHER]"').fetchall(), cur.execute("select 3").fetchall())
@@ -458,7 +465,9 @@ print(conn.execute('select 1 as "a [OTHER]"').fetchall(), cur.execute("select 3"
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "ProgrammingError: Recursive use of cursors not allowed.\n[(5,)] [(3,)]\n"
+        "ProgrammingError: Recursive use of cursors not allowed.\n\
+         ProgrammingError: Recursive use of cursors not allowed.\n\
+         ProgrammingError: Recursive use of cursors not allowed.\n[(5,)] [(3,)]\n"
     );
 }
 
@@ -746,8 +755,9 @@ fn lzma_reports_a_malformed_header_instead_of_crashing() {
     );
 }
 
-/// `signal.getsignal` answered None for every signal where the interpreter does not own the
-/// signals (the server): saving a handler and putting it back then raised TypeError.
+/// `signal.getsignal`, and `signal.signal` as the previous handler, answered None for every
+/// signal where the interpreter does not own the signals (the server): saving a handler and
+/// putting it back then raised TypeError.
 #[test]
 fn getsignal_reports_the_process_disposition() {
     let tmp = TempDir::new("getsignal-app");
@@ -757,14 +767,16 @@ fn getsignal_reports_the_process_disposition() {
         "import signal\n\
          def application(environ, start_response):\n\
          \x20   alrm, pipe = signal.getsignal(signal.SIGALRM), signal.getsignal(signal.SIGPIPE)\n\
+         \x20   old = signal.signal(signal.SIGUSR2, lambda *a: None)\n\
+         \x20   back = signal.signal(signal.SIGUSR2, old)\n\
          \x20   start_response('200 OK', [('Content-Type', 'text/plain')])\n\
-         \x20   return [('%s %s' % (alrm is signal.SIG_DFL, pipe is signal.SIG_IGN)).encode()]\n",
+         \x20   return [('%s %s %s %s' % (alrm is signal.SIG_DFL, pipe is signal.SIG_IGN, old is signal.SIG_DFL, signal.getsignal(signal.SIGUSR2) is signal.SIG_DFL)).encode()]\n",
     )
     .expect("write app");
     let server = Server::start(&[&app.to_string_lossy()]);
     let resp = server.get("/");
     assert_eq!(resp.status, 200, "{}", server.log_text());
-    assert_eq!(resp.text(), "True True");
+    assert_eq!(resp.text(), "True True True True");
     // A python command line owns its signals, as CPython: SIGINT raises KeyboardInterrupt.
     let code = "import signal\n\
         old = signal.getsignal(signal.SIGALRM)\n\

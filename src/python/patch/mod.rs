@@ -11,7 +11,7 @@ pub mod main_module;
 pub mod mro;
 pub mod property_get;
 pub mod re_sub;
-pub mod signal_getsignal;
+pub mod signal_dispositions;
 pub mod socket_recvmsg_into;
 pub mod sqlite_decltypes;
 pub mod sqlite_recursion;
@@ -81,6 +81,6 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     socket_recvmsg_into::install(vm)?;
     bytes_strip::install(vm)?;
     dict_subclass::install(vm)?;
-    signal_getsignal::install(vm)?;
+    signal_dispositions::install(vm)?;
     Ok(())
 }

@@ -5,7 +5,10 @@
 //! a converter that executes on its own cursor deadlocked: the worker hung until `--timeout`.
 //! CPython raises `ProgrammingError: Recursive use of cursors not allowed.` Reproducer:
 //! `sqlite3.register_converter('X', lambda b: cur.execute('select 1'))` on a connection with
-//! PARSE_COLNAMES, then `cur.execute('select 1 as "a [X]"').fetchall()`.
+//! PARSE_COLNAMES, then `cur.execute('select 1 as "a [X]"').fetchall()`. A converter that
+//! closes its cursor (`lambda b: cur.close()`) hung the same way (CPython's own
+//! `test_sqlite3.test_regression.RecursiveUseOfCursors.test_recursive_cursor_close`), and so
+//! did one that re-initialises it (`lambda b: cur.__init__(conn)`, `test_recursive_cursor_init`).
 //!
 //! The cursor and connection methods that take those locks are wrapped: while one runs, its
 //! connection is marked busy on this thread (each interpreter has its own thread), and a
@@ -24,44 +27,59 @@ use rustpython_vm::{
 };
 
 thread_local! {
-    /// Addresses of the connections with a call in progress on this thread.
+    /// Addresses of the connections, and of the cursors, with a call in progress on this
+    /// thread.
     static BUSY: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The iternext slot's signature (crate-private in rustpython-vm).
 type IterNextSlot = fn(&PyObject, &VirtualMachine) -> PyResult<PyIterReturn>;
+/// The init slot's signature (crate-private in rustpython-vm).
+type InitSlot = fn(&PyObject, FuncArgs, &VirtualMachine) -> PyResult<()>;
 
 static CURSOR_NEXT: OnceLock<IterNextSlot> = OnceLock::new();
+static CURSOR_INIT: OnceLock<InitSlot> = OnceLock::new();
 
-/// Run `f` with `connection` marked busy, or refuse a nested use.
+fn address(obj: &PyObject) -> usize {
+    obj as *const PyObject as usize
+}
+
+fn is_busy(obj: &PyObject) -> bool {
+    let key = address(obj);
+    BUSY.with(|busy| busy.borrow().contains(&key))
+}
+
+/// CPython's error for a nested use.
+fn recursive_use(vm: &VirtualMachine) -> PyResult<rustpython_vm::builtins::PyBaseExceptionRef> {
+    let error = vm
+        .import("_sqlite3", 0)?
+        .get_attr("ProgrammingError", vm)?
+        .call(("Recursive use of cursors not allowed.",), vm)?;
+    error
+        .downcast()
+        .map_err(|_| vm.new_type_error("_sqlite3.ProgrammingError is not an exception"))
+}
+
+/// Run `f` with `connection` (and `cursor`, the one `f` uses, if any) marked busy, or refuse
+/// a nested use of the connection.
 fn guarded<R>(
     connection: &PyObject,
+    cursor: Option<&PyObject>,
     vm: &VirtualMachine,
     f: impl FnOnce() -> PyResult<R>,
 ) -> PyResult<R> {
-    let key = connection as *const PyObject as usize;
-    let nested = BUSY.with(|busy| {
-        let mut busy = busy.borrow_mut();
-        if busy.contains(&key) {
-            return true;
-        }
-        busy.push(key);
-        false
-    });
-    if nested {
-        let error = vm
-            .import("_sqlite3", 0)?
-            .get_attr("ProgrammingError", vm)?
-            .call(("Recursive use of cursors not allowed.",), vm)?;
-        return Err(error
-            .downcast()
-            .map_err(|_| vm.new_type_error("_sqlite3.ProgrammingError is not an exception"))?);
+    if is_busy(connection) {
+        return Err(recursive_use(vm)?);
     }
+    let keys = [Some(address(connection)), cursor.map(address)];
+    BUSY.with(|busy| busy.borrow_mut().extend(keys.iter().flatten()));
     let result = f();
     BUSY.with(|busy| {
         let mut busy = busy.borrow_mut();
-        if let Some(at) = busy.iter().rposition(|k| *k == key) {
-            busy.remove(at);
+        for key in keys.iter().flatten().rev() {
+            if let Some(at) = busy.iter().rposition(|k| k == key) {
+                busy.remove(at);
+            }
         }
     });
     result
@@ -81,25 +99,52 @@ fn cursor_next(obj: &PyObject, vm: &VirtualMachine) -> PyResult<PyIterReturn> {
         .get()
         .expect("the slot is only installed after the original is saved");
     let connection = obj.get_attr("connection", vm)?;
-    guarded(&connection, vm, || next(obj, vm))
+    guarded(&connection, Some(obj), vm, || next(obj, vm))
 }
 
+/// `Cursor.__init__` on a cursor in use (from its own converter) waited for itself; CPython
+/// refuses it. Another cursor of the connection can still be made.
+fn cursor_init(obj: &PyObject, args: FuncArgs, vm: &VirtualMachine) -> PyResult<()> {
+    let init = *CURSOR_INIT
+        .get()
+        .expect("the slot is only installed after the original is saved");
+    if is_busy(obj) {
+        return Err(recursive_use(vm)?);
+    }
+    init(obj, args, vm)
+}
+
+fn cursor_init_method(zelf: PyObjectRef, args: FuncArgs, vm: &VirtualMachine) -> PyResult<()> {
+    cursor_init(&zelf, args, vm)
+}
+
+/// `__init__` as a native method too: the wrapper descriptor on Cursor holds the original
+/// function, so `cur.__init__(conn)` and subclasses created later would not reach the slot.
+static INIT_DEF: PyMethodDef = PyMethodDef::new_const(
+    "__init__",
+    cursor_init_method,
+    PyMethodFlags::METHOD,
+    ItemDoc::static_text("Initialize self.  See help(type(self)) for accurate signature."),
+);
+
 /// The wrapped methods: Cursor's, then Connection's.
-const METHODS: [&str; 11] = [
+const METHODS: [&str; 13] = [
     "execute",
     "executemany",
     "executescript",
     "fetchone",
     "fetchmany",
     "fetchall",
+    "close",
     "execute",
     "executemany",
     "executescript",
     "commit",
     "rollback",
+    "close",
 ];
 /// How many of METHODS are Cursor's.
-const CURSOR_METHODS: usize = 6;
+const CURSOR_METHODS: usize = 7;
 
 /// The original method descriptors, in METHODS order.
 static ORIGINAL: OnceLock<Vec<PyObjectRef>> = OnceLock::new();
@@ -113,9 +158,13 @@ fn call_original(
     let original = &ORIGINAL
         .get()
         .expect("the methods are only installed after the originals are saved")[index];
-    let connection = connection_of(&zelf, index < CURSOR_METHODS, vm)?;
+    let is_cursor = index < CURSOR_METHODS;
+    let connection = connection_of(&zelf, is_cursor, vm)?;
+    let cursor = is_cursor.then(|| zelf.clone());
     args.prepend_arg(zelf);
-    guarded(&connection, vm, || original.call(args, vm))
+    guarded(&connection, cursor.as_deref(), vm, || {
+        original.call(args, vm)
+    })
 }
 
 macro_rules! wrappers {
@@ -136,11 +185,13 @@ wrappers! {
     3 => cursor_fetchone,
     4 => cursor_fetchmany,
     5 => cursor_fetchall,
-    6 => connection_execute,
-    7 => connection_executemany,
-    8 => connection_executescript,
-    9 => connection_commit,
-    10 => connection_rollback,
+    6 => cursor_close,
+    7 => connection_execute,
+    8 => connection_executemany,
+    9 => connection_executescript,
+    10 => connection_commit,
+    11 => connection_rollback,
+    12 => connection_close,
 }
 
 /// Wrap the methods and Cursor's iternext slot. The types are process-wide: once.
@@ -158,7 +209,13 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         let _ = CURSOR_NEXT.set(next);
         let ours: IterNextSlot = cursor_next;
         cursor.slots.iternext.store(Some(ours));
-        cursor.modified();
     }
+    if let Some(init) = cursor.slots.init.load() {
+        let _ = CURSOR_INIT.set(init);
+        let ours: InitSlot = cursor_init;
+        cursor.slots.init.store(Some(ours));
+        super::replace_methods(cursor, std::slice::from_ref(&INIT_DEF), vm)?;
+    }
+    cursor.modified();
     Ok(())
 }
