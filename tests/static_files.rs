@@ -131,3 +131,87 @@ fn head_then_get_on_one_connection() {
     // No file bytes were promised for the HEAD, so the next body is the CSS, intact.
     assert_eq!(parse_one(&raw[used..]).text(), "body { color: red }");
 }
+
+/// A write lease on a file held by this process: another process's open(2) of it blocks (the
+/// kernel asks us to give the lease up) until `release`, which simulates a disk that stalls.
+struct Lease {
+    file: std::fs::File,
+}
+
+/// F_SETSIG from Linux's <fcntl.h> (the libc crate does not export it).
+const F_SETSIG: libc::c_int = 10;
+
+impl Lease {
+    fn take(path: &std::path::Path) -> Self {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::open(path).expect("open for the lease");
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this struct owns; F_SETSIG picks the signal the
+        // kernel sends us when our lease is to be broken: SIGURG, ignored by default (SIGIO
+        // would end the test process), and F_SETLEASE takes a write lease on our own file.
+        let taken = unsafe {
+            libc::fcntl(fd, F_SETSIG, libc::SIGURG) == 0
+                && libc::fcntl(fd, libc::F_SETLEASE, libc::F_WRLCK) == 0
+        };
+        assert!(taken, "F_SETLEASE: {}", std::io::Error::last_os_error());
+        Self { file }
+    }
+
+    /// Whether another process is blocked opening the file (the lease is being broken: its
+    /// type reads as the read lease it must come down to).
+    fn breaking(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        // SAFETY: F_GETLEASE only reads the lease on a descriptor we own.
+        unsafe { libc::fcntl(self.file.as_raw_fd(), libc::F_GETLEASE) == libc::F_RDLCK }
+    }
+
+    fn release(self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: as above; F_UNLCK drops the lease and lets the blocked open go on.
+        let released =
+            unsafe { libc::fcntl(self.file.as_raw_fd(), libc::F_SETLEASE, libc::F_UNLCK) };
+        assert_eq!(released, 0, "F_UNLCK: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// A static file whose open(2) stalls must not stall the worker's other connections: the
+/// filesystem calls run off the worker's single-threaded runtime. With one worker, a request
+/// to the app is answered while a static request waits on the disk.
+#[test]
+fn a_stalled_static_file_does_not_stall_other_requests() {
+    use std::io::{Read, Write};
+    let dir = TempDir::new("static-stall");
+    let public = dir.path().join("public");
+    std::fs::create_dir_all(&public).expect("dir");
+    let slow = public.join("slow.txt");
+    std::fs::write(&slow, "from a slow disk").expect("file");
+    let spec = format!("/static={}", public.display());
+    let server = Server::start(&[&fixture("behaviour.py"), "--static", &spec]);
+    let lease = Lease::take(&slow);
+    let mut stalled = server.connect();
+    stalled
+        .write_all(b"GET /static/slow.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    assert!(
+        crate::common::eventually(std::time::Duration::from_secs(20), || lease.breaking()),
+        "the server never opened the file:\n{}",
+        server.log_text()
+    );
+    // The worker's runtime is free: the app answers while the open still waits.
+    let other = get(&server, "/", "");
+    assert_eq!(other.status, 200, "{}", server.log_text());
+    assert!(
+        lease.breaking(),
+        "the static open finished before the lease was released"
+    );
+    lease.release();
+    let mut raw = Vec::new();
+    stalled
+        .read_to_end(&mut raw)
+        .expect("read the static reply");
+    let reply = parse_one(&raw);
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (200, "from a slow disk")
+    );
+}

@@ -30,8 +30,8 @@ def install(seconds):
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
         if previous is None:
-            # rwsgi reports a handler not set from Python as None (CPython: SIG_DFL), which
-            # signal.signal() then refuses.
+            # A handler installed outside Python (CPython answers None for it too), which
+            # signal.signal() would refuse to put back.
             previous = signal.SIG_DFL
         # Fires again every 5 s in case the code under test swallows it anyway.
         signal.setitimer(signal.ITIMER_REAL, seconds, 5)
