@@ -53,8 +53,12 @@ fn main() -> anyhow::Result<()> {
         let settings = settings(&apps, callable);
         let interpreter = interp::build(settings.sys_path.clone());
         interpreter.enter(|vm| -> anyhow::Result<()> {
-            let app = App::load(vm, &settings, &rwsgi::python::watchdog::ThreadWatch::new())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let app = App::load(
+                vm,
+                &settings,
+                Some(&rwsgi::python::watchdog::ThreadWatch::new()),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             let (ns, spread) = measure(calls, || {
                 let (job, replies) = request.job();
                 app.serve(vm, job.environ, job.body, job.reply);
@@ -64,7 +68,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         })?;
     }
-    let pool = Pool::start(settings(&apps, "hello"), 1).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (pool, _) =
+        Pool::start(settings(&apps, "hello"), 1, None).map_err(|e| anyhow::anyhow!("{e}"))?;
     let jobs = pool.sender();
     let (ns, spread) = measure(calls, || {
         let (job, replies) = request.job();

@@ -311,6 +311,11 @@ pub struct RunArgs {
     #[arg(long, env = "RWSGI_RELOAD")]
     pub reload: bool,
 
+    /// Load the app once in the master, before forking the workers: they share its memory
+    /// and start at once. Not for an app that opens connections or starts threads at import.
+    #[arg(long, env = "RWSGI_PRELOAD")]
+    pub preload: bool,
+
     /// PEM certificate chain: serve HTTPS on every TCP bind, with HTTP/2 offered by ALPN.
     /// Needs --keyfile.
     #[arg(long, value_name = "FILE", env = "RWSGI_CERTFILE")]

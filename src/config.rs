@@ -269,6 +269,8 @@ pub struct Config {
     pub statics: Vec<StaticMount>,
     pub proxy_protocol: bool,
     pub reload: bool,
+    /// Load the app in the master before forking (`--preload`).
+    pub preload: bool,
     pub metrics: Option<SocketAddr>,
     pub tls: Option<crate::tls::TlsFiles>,
     pub pid_file: Option<PathBuf>,
@@ -387,6 +389,7 @@ impl Config {
                 .map_err(ConfigError::Static)?,
             proxy_protocol: args.proxy_protocol,
             reload: args.reload,
+            preload: args.preload,
             tls: match (&args.certfile, &args.keyfile) {
                 (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
                     cert: cert.clone(),
@@ -496,6 +499,7 @@ impl Config {
         );
         line("proxy-protocol", self.proxy_protocol.to_string());
         line("reload", self.reload.to_string());
+        line("preload", self.preload.to_string());
         if let Some(tls) = &self.tls {
             line("certfile", format!("{:?}", tls.cert.display().to_string()));
             line("keyfile", format!("{:?}", tls.key.display().to_string()));

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 
 use crate::config::{Bind, Config};
 use crate::log;
+use crate::python::{LoadError, Preloaded};
 use crate::sys::{self, ExitStatus, Forked};
 use crate::worker;
 
@@ -164,6 +165,8 @@ struct Master<'a> {
     seats: HashMap<libc::pid_t, usize>,
     /// Workers told to retire for their memory, not yet reaped.
     retiring: std::collections::HashSet<libc::pid_t>,
+    /// `--preload`: the app loaded here, which every worker forks from.
+    preloaded: Option<Preloaded>,
 }
 
 impl Master<'_> {
@@ -174,13 +177,18 @@ impl Master<'_> {
         if let Some(seat) = seat {
             self.board.clear(seat);
         }
-        match sys::fork().context("cannot fork a worker process")? {
+        let forked = match &self.preloaded {
+            Some(preloaded) => preloaded.fork(),
+            None => sys::fork(),
+        };
+        match forked.context("cannot fork a worker process")? {
             Forked::Child => {
                 drop(reader);
                 let seat = seat.map(|index| crate::load::Seat {
                     board: self.board,
                     index,
                 });
+                let preloaded = self.preloaded.take();
                 let code = worker::run(
                     self.config,
                     &self.listeners,
@@ -188,6 +196,7 @@ impl Master<'_> {
                     self.tls.clone(),
                     writer,
                     seat,
+                    preloaded,
                 );
                 std::process::exit(code);
             }
@@ -369,18 +378,38 @@ impl Master<'_> {
     }
 
     /// HUP: fresh workers load the app again; the old ones stop gracefully once they are up.
-    /// A stop signal while the new ones load is passed on to the caller.
+    /// With `--preload` the master loads it again first, in a fresh interpreter, and the new
+    /// workers fork from that; the old app stays for respawns until they are up. A stop signal
+    /// while the new ones load is passed on to the caller.
     fn reload(&mut self) -> Result<(), Boot> {
+        let previous = if self.config.preload {
+            log::info("Reloading: loading the app in the master (--preload)");
+            match preload(self.config) {
+                Ok(fresh) => self.preloaded.replace(fresh),
+                Err(e) => {
+                    log::error(&format!(
+                        "cannot load the app: {e}; keeping the running workers"
+                    ));
+                    return Ok(());
+                }
+            }
+        } else {
+            None
+        };
         log::info("Reloading: starting new workers");
         let old: Vec<libc::pid_t> = self.workers.keys().copied().collect();
         match self.spawn_all(0..self.config.workers) {
             Ok(_) => {
+                drop(previous);
                 log::info("Reload: new workers ready; stopping the old ones");
                 self.stop(&old, self.config.timeouts.graceful);
                 log::info("Reload done");
                 Ok(())
             }
             Err(Boot::Failed(e)) => {
+                if previous.is_some() {
+                    self.preloaded = previous;
+                }
                 log::error(&format!(
                     "cannot load the app: {e}; keeping the running workers"
                 ));
@@ -510,6 +539,12 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         .transpose()
         .context("cannot set up TLS")?;
     let board = crate::load::Board::map().context("cannot map the shared admission board")?;
+    let preloaded = if config.preload {
+        log::info("Loading the app in the master (--preload)");
+        Some(preload(config).map_err(|e| anyhow::anyhow!("cannot load the app: {e}"))?)
+    } else {
+        None
+    };
     let mut master = Master {
         config,
         metrics,
@@ -519,10 +554,23 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         board,
         seats: HashMap::new(),
         retiring: std::collections::HashSet::new(),
+        preloaded,
     };
     let outcome = serve(&mut master);
     master.cleanup();
     outcome
+}
+
+/// `--preload`: load the app in this process (the master), on this thread. The app's
+/// traceback goes to the log; the error is its one line.
+fn preload(config: &Config) -> Result<Preloaded, LoadError> {
+    Preloaded::load(&worker::app_settings(config)).inspect_err(|e| {
+        if let LoadError::App { traceback, .. } = e
+            && !traceback.is_empty()
+        {
+            log::python("error", traceback.trim_end());
+        }
+    })
 }
 
 fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {

@@ -14,7 +14,7 @@ use crate::lifecycle::{self, Lifecycle, Retire};
 use crate::load::Load;
 use crate::log;
 use crate::python::app::AppSettings;
-use crate::python::{LoadError, Pool};
+use crate::python::{LoadError, Pool, Preloaded};
 use crate::server::{self, Listener, ServerSettings};
 use crate::supervisor::BoundListener;
 use crate::sys;
@@ -41,12 +41,13 @@ pub fn run(
     tls: Option<Arc<rustls::ServerConfig>>,
     mut boot: std::io::PipeWriter,
     seat: Option<crate::load::Seat>,
+    preloaded: Option<Preloaded>,
 ) -> i32 {
     // The master's signals stay blocked while the app loads (the Python threads keep them
     // blocked for good): a TERM then is a graceful stop of a worker with nothing in flight,
     // taken once loading is done. The master KILLs a load that outlasts the graceful timeout.
-    let pool = match Pool::start(app_settings(config), config.threads) {
-        Ok(pool) => pool,
+    let (pool, main) = match Pool::start(app_settings(config), config.threads, preloaded) {
+        Ok(started) => started,
         Err(e) => {
             if let LoadError::App { traceback, .. } = &e
                 && !traceback.is_empty()
@@ -64,9 +65,45 @@ pub fn run(
             "worker (pid {}) stopping: signal {sig} arrived while it loaded the app",
             std::process::id()
         ));
+        drop(main);
         pool.shutdown();
         return 0;
     }
+    let Some(main) = main else {
+        return serve(config, listeners, metrics, tls, seat, pool);
+    };
+    // --preload: the interpreter the master loaded belongs to this thread (the one that
+    // forked), so this thread serves Python and the HTTP side gets a thread of its own.
+    std::thread::scope(|scope| {
+        let http = std::thread::Builder::new()
+            .name("http".to_owned())
+            .spawn_scoped(scope, move || {
+                serve(config, listeners, metrics, tls, seat, pool)
+            });
+        match http {
+            Ok(http) => {
+                // Returns once the HTTP side has shut the pool's queue.
+                main.run();
+                http.join().unwrap_or(1)
+            }
+            Err(e) => {
+                log::error(&format!("worker cannot start its HTTP thread: {e}"));
+                1
+            }
+        }
+    })
+}
+
+/// Serve on this thread's tokio runtime until told to stop, then shut the Python threads down;
+/// returns the worker's exit status.
+fn serve(
+    config: &Config,
+    listeners: &[BoundListener],
+    metrics: Option<&std::net::TcpListener>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    seat: Option<crate::load::Seat>,
+    pool: Pool,
+) -> i32 {
     let max_requests = config
         .max_requests
         .map(|(limit, jitter)| lifecycle::jittered(limit, jitter));
@@ -165,8 +202,9 @@ pub fn run(
         0
     });
     match lifecycle.reason() {
-        // The wedged Python thread cannot be interrupted or joined: leave it to the exit.
-        Some(Retire::Timeout) => return lifecycle::TIMEOUT_EXIT,
+        // The wedged Python thread cannot be interrupted or joined (with --preload it is the
+        // main thread, waiting for this one): exit here.
+        Some(Retire::Timeout) => std::process::exit(lifecycle::TIMEOUT_EXIT),
         Some(Retire::Panic) => {
             drop(shared);
             drop(runtime);
@@ -232,7 +270,7 @@ pub fn watched_dirs(config: &Config) -> Vec<std::path::PathBuf> {
 }
 
 /// The app's sys.path: its own directory (or, for a module, the current one) then --pythonpath.
-fn app_settings(config: &Config) -> AppSettings {
+pub fn app_settings(config: &Config) -> AppSettings {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let text = |p: &Path| p.to_string_lossy().into_owned();
     let first = match (&config.bundle, &config.app) {

@@ -183,3 +183,16 @@ fn unix_socket_bind() {
     drop(server);
     assert!(!path.exists(), "the socket file is removed at exit");
 }
+
+/// `--preload` loads the app in the master: a failure there reads the same, once.
+#[test]
+fn a_load_error_with_preload_is_the_same_one_line() {
+    let plain = load_error(&[&fixture("broken_import.py")]);
+    let preloaded = load_error(&[&fixture("broken_import.py"), "--preload"]);
+    assert_eq!(
+        plain.lines().next(),
+        preloaded.lines().next(),
+        "{preloaded}"
+    );
+    assert!(preloaded.contains("Traceback"), "{preloaded}");
+}

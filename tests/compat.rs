@@ -816,3 +816,25 @@ fn a_program_on_stdin_runs_as_in_python() {
         assert_eq!(stdout(&out).trim(), argv);
     }
 }
+
+/// `random.seed()` seeded from the rand crate's thread-local generator, which forked children
+/// inherit: every child of `os.fork()` drew the same numbers (CPython reseeds from urandom).
+#[test]
+fn forked_children_draw_different_random_numbers() {
+    let code = "import os, random\n\
+        r, w = os.pipe()\n\
+        for i in range(3):\n\
+        \x20   pid = os.fork()\n\
+        \x20   if pid == 0:\n\
+        \x20       os.write(w, b'%r\\n' % random.random())\n\
+        \x20       os._exit(0)\n\
+        \x20   os.waitpid(pid, 0)\n\
+        os.close(w)\n\
+        draws = os.read(r, 4096).split()\n\
+        random.seed(5)\n\
+        print(len(draws), len(set(draws)), random.random())";
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // random.seed(5) still gives CPython's sequence.
+    assert_eq!(stdout(&out).trim(), "3 3 0.6229016948897019");
+}

@@ -14,6 +14,7 @@ mod http1;
 mod operations;
 mod pep3333;
 mod pip;
+mod preload;
 mod process;
 mod static_files;
 mod tls;

@@ -41,6 +41,8 @@ pub struct App {
     app: PyObjectRef,
     environ: EnvironConsts,
     call: CallConsts,
+    /// `rwsgi._handler.start_watchdog`, bound before the app's code ran.
+    start_watchdog: PyObjectRef,
 }
 
 fn internal(
@@ -70,11 +72,12 @@ fn class(
 
 impl App {
     /// Load the app into `vm`'s interpreter as `settings` say.
-    /// `watch`: this thread's line to its watchdog, started here, before the app's code.
+    /// `watch`: this thread's line to its watchdog, started here, before the app's code; `None`
+    /// when the serving thread is not known yet (`--preload`: see [`App::watch`]).
     pub fn load(
         vm: &VirtualMachine,
         settings: &AppSettings,
-        watch: &std::sync::Arc<super::watchdog::ThreadWatch>,
+        watch: Option<&std::sync::Arc<super::watchdog::ThreadWatch>>,
     ) -> Result<Self, LoadError> {
         let (kind, target, callable) = match &settings.spec {
             AppSpec::File { path, callable } => {
@@ -91,10 +94,12 @@ impl App {
             .map_err(|_| LoadError::Internal("rwsgi._handler is not a module".to_owned()))?;
         let environ =
             EnvironConsts::new(vm, &handler, settings.multiprocess).map_err(internal(vm))?;
-        handler
+        let start_watchdog = handler
             .get_attr("start_watchdog", vm)
-            .and_then(|start| super::watchdog::start(vm, &start, watch))
             .map_err(internal(vm))?;
+        if let Some(watch) = watch {
+            super::watchdog::start(vm, &start_watchdog, watch).map_err(internal(vm))?;
+        }
         let call = CallConsts::new(
             class(vm, &handler, "ClientDisconnected")?,
             class(vm, &handler, "FileWrapper")?,
@@ -143,7 +148,21 @@ impl App {
                 traceback: text(1),
             });
         }
-        Ok(Self { app, environ, call })
+        Ok(Self {
+            app,
+            environ,
+            call,
+            start_watchdog,
+        })
+    }
+
+    /// Start the watchdog of the thread that calls this, for an app loaded without one.
+    pub fn watch(
+        &self,
+        vm: &VirtualMachine,
+        watch: &std::sync::Arc<super::watchdog::ThreadWatch>,
+    ) -> Result<(), LoadError> {
+        super::watchdog::start(vm, &self.start_watchdog, watch).map_err(internal(vm))
     }
 
     /// Run one request to the end: its response, or its failure, has gone to the HTTP side.

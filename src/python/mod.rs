@@ -30,6 +30,7 @@ pub mod interp;
 pub mod native;
 pub mod patch;
 pub mod pool;
+pub mod preload;
 pub mod response;
 pub mod script;
 pub mod user_db;
@@ -42,7 +43,8 @@ use crate::wsgi::input::InputError;
 use crate::wsgi::response::ResponseHead;
 
 pub use app::LoadError;
-pub use pool::Pool;
+pub use pool::{MainThread, Pool};
+pub use preload::Preloaded;
 
 /// One request for the app.
 #[derive(Debug)]

@@ -1,10 +1,15 @@
 //! The worker's Python threads. Each builds its own interpreter, loads its own copy of the app,
-//! then takes jobs from the shared queue one at a time until the queue closes.
+//! then takes jobs from the shared queue one at a time until the queue closes. With
+//! `--preload` the first one is the thread that forked, serving from the inherited
+//! interpreter ([`MainThread`]); the others build their own as without it.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use rustpython_vm::Interpreter;
+
 use super::app::{App, AppSettings, LoadError};
+use super::preload::Preloaded;
 use super::watchdog::{Dumper, ThreadWatch};
 use super::{Job, Reply, interp};
 
@@ -25,16 +30,57 @@ pub struct Pool {
     dumper: Dumper,
 }
 
+/// The first Python thread of a `--preload` worker: the calling thread, which holds the
+/// interpreter inherited from the master. [`MainThread::run`] serves until the queue closes.
+pub struct MainThread {
+    preloaded: Preloaded,
+    queue: flume::Receiver<Job>,
+    panicked: flume::Sender<String>,
+    watch: Arc<ThreadWatch>,
+}
+
+impl MainThread {
+    /// Take jobs on this thread until the pool's queue closes.
+    pub fn run(self) {
+        let _ = crate::sys::batch_scheduling();
+        let Preloaded { interp, app, .. } = self.preloaded;
+        serve_jobs(interp, app, &self.queue, &self.panicked, &self.watch);
+    }
+}
+
 impl Pool {
-    /// Start `threads` Python threads and wait until each has loaded the app.
-    pub fn start(settings: AppSettings, threads: usize) -> Result<Self, LoadError> {
+    /// Start `threads` Python threads and wait until each has loaded the app. With `preloaded`
+    /// (the app the master loaded), the first thread is the caller's: it is handed back, to
+    /// be run with [`MainThread::run`], and only the others are started here.
+    pub fn start(
+        settings: AppSettings,
+        threads: usize,
+        preloaded: Option<Preloaded>,
+    ) -> Result<(Self, Option<MainThread>), LoadError> {
         let settings = Arc::new(settings);
         let (jobs, queue) = flume::bounded(threads * QUEUE_PER_THREAD);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (panic_tx, panics) = flume::unbounded();
         let mut handles = Vec::with_capacity(threads);
         let mut watches = Vec::with_capacity(threads);
-        for i in 0..threads {
+        let main = match preloaded {
+            Some(preloaded) => {
+                let watch = ThreadWatch::new();
+                preloaded
+                    .interp
+                    .enter(|vm| preloaded.app.watch(vm, &watch))?;
+                watches.push(Arc::clone(&watch));
+                Some(MainThread {
+                    preloaded,
+                    queue: queue.clone(),
+                    panicked: panic_tx.clone(),
+                    watch,
+                })
+            }
+            None => None,
+        };
+        let others = threads - usize::from(main.is_some());
+        for i in 0..others {
             let settings = Arc::clone(&settings);
             let queue = queue.clone();
             let ready = ready_tx.clone();
@@ -42,7 +88,7 @@ impl Pool {
             let watch = ThreadWatch::new();
             watches.push(Arc::clone(&watch));
             let handle = std::thread::Builder::new()
-                .name(format!("python-{i}"))
+                .name(format!("python-{}", i + threads - others))
                 .stack_size(PYTHON_STACK)
                 .spawn(move || python_thread(&settings, &queue, ready, &panicked, &watch))
                 .map_err(|e| LoadError::Internal(format!("cannot start a Python thread: {e}")))?;
@@ -55,7 +101,7 @@ impl Pool {
             panics,
             dumper: Dumper::new(watches),
         };
-        for _ in 0..threads {
+        for _ in 0..others {
             match ready_rx.recv() {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(e),
@@ -66,7 +112,7 @@ impl Pool {
                 }
             }
         }
-        Ok(pool)
+        Ok((pool, main))
     }
 
     /// Where the HTTP side sends jobs.
@@ -103,7 +149,7 @@ fn python_thread(
     // As the worker's HTTP thread (worker.rs): hand-offs between the two do not preempt.
     let _ = crate::sys::batch_scheduling();
     let interp = interp::build(settings.sys_path.clone());
-    let loaded = interp.enter(|vm| App::load(vm, settings, watch));
+    let loaded = interp.enter(|vm| App::load(vm, settings, Some(watch)));
     let loaded = match loaded {
         Ok(loaded) => {
             let _ = ready.send(Ok(()));
@@ -116,6 +162,17 @@ fn python_thread(
         }
     };
     drop(ready);
+    serve_jobs(interp, loaded, queue, panicked, watch);
+}
+
+/// Take jobs from `queue` one at a time, each run in `interp`, until the queue closes.
+fn serve_jobs(
+    interp: Interpreter,
+    loaded: App,
+    queue: &flume::Receiver<Job>,
+    panicked: &flume::Sender<String>,
+    watch: &Arc<ThreadWatch>,
+) {
     // Waiting happens outside the interpreter: a thread blocked while attached could stall
     // the interpreter's stop-the-world pauses (RUSTPYTHON.md).
     while let Ok(job) = queue.recv() {

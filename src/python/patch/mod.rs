@@ -10,6 +10,7 @@ pub mod length_hint;
 pub mod main_module;
 pub mod mro;
 pub mod property_get;
+pub mod random_seed;
 pub mod re_sub;
 pub mod signal_dispositions;
 pub mod socket_recvmsg_into;
@@ -82,5 +83,6 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     bytes_strip::install(vm)?;
     dict_subclass::install(vm)?;
     signal_dispositions::install(vm)?;
+    random_seed::install(vm)?;
     Ok(())
 }
