@@ -94,9 +94,9 @@ pub struct PythonArgs {
     #[arg(short = 'm', value_name = "MODULE")]
     pub module: Option<String>,
 
-    /// python's -u, -I, -E, -s, -S and -B, accepted so that tools that run `sys.executable
-    /// -u ...` work: -I and -E ignore PYTHONPATH and -I/-S skip `site`; the others change
-    /// nothing (output is flushed at exit, bytecode is not written next to the sources).
+    /// python's -u, -I, -E, -s, -S and -B, so that tools that run `sys.executable -u ...`
+    /// work: -u (or PYTHONUNBUFFERED) leaves stdout and stderr unbuffered, -I and -E ignore
+    /// PYTHONPATH and PYTHONUNBUFFERED, -I/-S skip `site`; -s and -B change nothing.
     #[arg(short = 'u', hide = true)]
     pub unbuffered: bool,
     #[arg(short = 'I', hide = true)]

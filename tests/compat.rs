@@ -729,13 +729,19 @@ m = M(a=[1, 2])
 print(m == {'a': [1, 2]}, {'a': [1, 2]} == m, m != {'a': [1, 2]}, m == M(a=[1, 2]))
 d = {}; d.update(m); e = {'x': 0}; e |= m
 print(dict(m), d, e, dict(M(m)), dict(K(a=1, b=2)), dict(I(a=[3])))
+# Exact dicts ask the left-hand value first, as CPython (RustPython asked the right-hand one).
+class L:
+    def __eq__(self, other): return True
+class R:
+    def __eq__(self, other): return False
+print({'k': L()} == {'k': R()}, {'k': R()} == {'k': L()}, {'k': L()} != {'k': R()})
 "#;
     let out = python(&["-c", code], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
         "True True False True\n{'a': [1, 2]} {'a': [1, 2]} {'x': 0, 'a': [1, 2]} {'a': [1, 2]} \
-         {'a': 1, 'b': 2} {'a': 3}\n"
+         {'a': 1, 'b': 2} {'a': 3}\nTrue False False\n"
     );
 }
 
@@ -837,4 +843,36 @@ fn forked_children_draw_different_random_numbers() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // random.seed(5) still gives CPython's sequence.
     assert_eq!(stdout(&out).trim(), "3 3 0.6229016948897019");
+}
+
+/// `rwsgi python -u` and PYTHONUNBUFFERED were accepted and ignored: stdout stayed
+/// block-buffered, so a log that interleaves stdout and stderr came out of order.
+#[test]
+fn unbuffered_output_keeps_its_order() {
+    let code = "import sys; sys.stdout.write('1 stdout\\n'); sys.stderr.write('2 stderr\\n')";
+    let run = |args: &[&str], unbuffered: Option<&str>| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("python").args(args).args(["-c", code]);
+        cmd.env_remove("PYTHONUNBUFFERED");
+        if let Some(value) = unbuffered {
+            cmd.env("PYTHONUNBUFFERED", value);
+        }
+        // One pipe for both streams, as `> log 2>&1`.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        let out = cmd
+            .stdout(writer.try_clone().expect("clone"))
+            .stderr(writer)
+            .output()
+            .expect("run");
+        drop(cmd);
+        assert!(out.status.success());
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut { reader }, &mut text).expect("read");
+        text
+    };
+    assert_eq!(run(&["-u"], None), "1 stdout\n2 stderr\n");
+    assert_eq!(run(&[], Some("1")), "1 stdout\n2 stderr\n");
+    // Buffered without them (flushed at exit), as python.
+    assert_eq!(run(&[], None), "2 stderr\n1 stdout\n");
+    assert_eq!(run(&["-E"], Some("1")), "2 stderr\n1 stdout\n");
 }

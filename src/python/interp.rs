@@ -41,6 +41,8 @@ pub struct Flags {
     /// The interpreter owns the process's signals, as a python command line does (SIGINT
     /// raises KeyboardInterrupt); in the server they belong to the server.
     pub signals: bool,
+    /// `-u` or `PYTHONUNBUFFERED`: stdout and stderr unbuffered.
+    pub unbuffered: bool,
 }
 
 /// A new interpreter with `sys_path` as sys.path (after the frozen stdlib).
@@ -78,6 +80,7 @@ pub fn build_with(sys_path: Vec<String>, flags: &Flags) -> Interpreter {
     settings.import_site = false;
     settings.utf8_mode = utf8_mode();
     settings.optimize = flags.optimize;
+    settings.buffered_stdio = !flags.unbuffered;
     settings.warnoptions = flags.warnoptions.clone();
     for option in &flags.xoptions {
         let (name, value) = match option.split_once('=') {

@@ -73,11 +73,17 @@ pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
         .chain(args.pythonpath.iter().map(|p| absolute(p)))
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
+    // As python: -u, or PYTHONUNBUFFERED set non-empty (not with -E or -I).
+    let unbuffered = args.unbuffered
+        || std::env::var_os("PYTHONUNBUFFERED")
+            .filter(|_| !args.ignore_environment && !args.isolated)
+            .is_some_and(|v| !v.is_empty());
     let flags = interp::Flags {
         xoptions: args.xoptions.clone(),
         warnoptions: args.warnoptions.clone(),
         optimize: args.optimize,
         signals: true,
+        unbuffered,
     };
     let interp = interp::build_with(sys_path, &flags);
     let import_site = args.as_python && !args.no_site && !args.isolated;

@@ -13,7 +13,9 @@
 //!
 //! Dict's comparison and `__init__` slots, `update` and `|=` are replaced by native ones that
 //! compare stored entries, or hand RustPython's own an exact snapshot of such a subclass's
-//! entries; exact dicts pass through untouched. Subclasses created afterwards reach them
+//! entries; exact dicts are merged by RustPython's own code. Equality of any two dicts is
+//! ours, which also asks each left-hand value first as CPython does (RustPython asked the
+//! right-hand one: `{'k': L()} == {'k': R()}` called `R.__eq__`). Subclasses created afterwards reach them
 //! through the methods (see [`DEFS`]). Not reached from here (RustPython's bytecode calls its
 //! merge directly): `{**d}` and `f(**d)`; nor the native subclasses built before us
 //! (`defaultdict`, `OrderedDict`, `Counter` keep RustPython's paths).
@@ -88,10 +90,10 @@ fn richcompare(
     let (Some(da), Some(db)) = (a.downcast_ref::<PyDict>(), b.downcast_ref::<PyDict>()) else {
         return original(a, b, op, vm);
     };
-    let exact = vm.ctx.types.dict_type;
-    if a.class().is(exact) && b.class().is(exact) {
-        return original(a, b, op, vm);
-    }
+    // Exact dicts come here too: RustPython's own comparison calls the right-hand value's
+    // `__eq__` first (`{'k': L()} == {'k': R()}` asked `R() == L()`), where CPython asks the
+    // left-hand one; SQLAlchemy's test helpers (and any `__eq__` that is not symmetric, such
+    // as a SQL expression's) see the difference.
     // CPython's dict_equal: same size, and every stored entry of `a` is stored in `b` with an
     // equal value; no `__getitem__` or `__missing__` is called.
     let mut equal = da.__len__() == db.__len__();
