@@ -45,6 +45,20 @@ fn is_python_option(arg: &std::ffi::OsStr) -> bool {
             && (flags.len() == 1 || flags.starts_with(['X', 'W']))
 }
 
+/// A first argument that names an existing file and no subcommand: `sys.executable
+/// script.py` (CPython's own tests and tools re-run the interpreter on a script that way).
+fn is_python_script(arg: &std::ffi::OsStr) -> bool {
+    use clap::CommandFactory;
+    let text = arg.to_string_lossy();
+    if text.starts_with('-') || text == "help" {
+        return false;
+    }
+    let subcommand = Cli::command()
+        .get_subcommands()
+        .any(|c| c.get_name() == text || c.get_all_aliases().any(|a| a == text));
+    !subcommand && std::path::Path::new(arg).is_file()
+}
+
 /// As in python, `-c CODE` and `-m MODULE` end the option list: what follows is the code's
 /// or module's argv (`-m cProfile -s time x.py`), so a `--` goes after them for clap. A
 /// script, the first positional argument, ends it too (clap's trailing arguments).
@@ -92,7 +106,10 @@ fn run() -> anyhow::Result<ExitCode> {
             .file_name()
             .is_some_and(|name| name.to_string_lossy().starts_with("python"))
     });
-    let as_python = python_name || args.get(1).is_some_and(|a| is_python_option(a));
+    let as_python = python_name
+        || args
+            .get(1)
+            .is_some_and(|a| is_python_option(a) || is_python_script(a));
     if as_python {
         args.insert(1, "python".into());
     }

@@ -372,12 +372,17 @@ print(run("-c", "print(6 * 7)").stdout.strip())
 tool = run("-m", "json.tool", input='{"a": [1]}')
 print(tool.returncode, tool.stdout.split())
 print(run("-u", "-X", "utf8", "-c", "import sys; print(sys.argv[1:])", "x", "-y").stdout.strip())
+# A script as the first argument (was: "unrecognized subcommand").
+import os, tempfile
+script = os.path.join(tempfile.mkdtemp(), "s.py")
+with open(script, "w") as f: f.write("import sys; print('script', sys.argv[1:])")
+print(run(script, "z").stdout.strip())
 "#;
     let out = python(&["-c", code], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "42\n0 ['{', '\"a\":', '[', '1', ']', '}']\n['x', '-y']\n"
+        "42\n0 ['{', '\"a\":', '[', '1', ']', '}']\n['x', '-y']\nscript ['z']\n"
     );
     let direct = Command::new(bin())
         .args(["-c", "import sys; print(sys.flags.optimize)"])

@@ -216,8 +216,9 @@ PACKAGES = [
             "test.test_textwrap",
         ],
         "requires": ["tzdata==2025.2"],
-        "limit": 2400,
-        "label_limit": 600,
-        "min_percent": 75,  # 79.8% measured (debug build, 2026-12-02), with test_datetime and test_sqlite3 cut at label_limit
+        # test_datetime takes about 23 minutes under the debug build (5 under release).
+        "limit": 3600,
+        "label_limit": 1500,
+        "min_percent": 88,  # 91.2% measured (release build, 2026-12-02); 79.8% on the debug build, whose test_datetime and test_sqlite3 were cut at label_limit
     },
 ]
