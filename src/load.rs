@@ -81,6 +81,8 @@ impl std::fmt::Debug for Seat {
 #[derive(Debug)]
 pub struct Load {
     busy: AtomicUsize,
+    /// Of `busy`, the connections accepted that have not sent their first request yet.
+    reserved: AtomicUsize,
     capacity: usize,
     /// Where this worker publishes its free threads, if it has a seat.
     seat: Option<Seat>,
@@ -97,6 +99,7 @@ impl Load {
     pub fn new(capacity: usize, seat: Option<Seat>) -> Arc<Self> {
         let load = Arc::new(Self {
             busy: AtomicUsize::new(0),
+            reserved: AtomicUsize::new(0),
             capacity: capacity.max(1),
             seat,
             closed: AtomicBool::new(false),
@@ -176,6 +179,20 @@ impl Load {
         }
     }
 
+    /// Whether this worker, all its threads busy, may still take a connection ahead: fewer
+    /// than `ahead` connections it accepted are still waiting for their first request, and
+    /// every job it holds, running or queued, started less than `young` ago (it works through
+    /// them quickly; a long or stuck request, or a long queue, stops it).
+    pub fn may_look_ahead(&self, ahead: usize, young: Duration) -> bool {
+        if self.reserved.load(Ordering::Acquire) >= ahead {
+            return false;
+        }
+        let Ok(jobs) = self.jobs.lock() else {
+            return false;
+        };
+        jobs.values().all(|(start, _)| start.elapsed() < young)
+    }
+
     /// The longest-running job: how long, and what it is.
     pub fn oldest(&self) -> Option<(Duration, String)> {
         let jobs = self.jobs.lock().ok()?;
@@ -190,6 +207,7 @@ impl Load {
     /// grace ends): without it, a worker could accept a burst of connections in the moment
     /// before any of them has become a job, leaving other workers idle.
     pub fn reserve(self: &Arc<Self>) -> Reservation {
+        self.reserved.fetch_add(1, Ordering::AcqRel);
         self.busy.fetch_add(1, Ordering::AcqRel);
         self.publish();
         Reservation(Arc::clone(self))
@@ -212,6 +230,7 @@ pub struct Reservation(Arc<Load>);
 
 impl Drop for Reservation {
     fn drop(&mut self) {
+        self.0.reserved.fetch_sub(1, Ordering::AcqRel);
         self.0.release();
     }
 }
@@ -247,6 +266,25 @@ mod tests {
         assert_eq!(load.oldest().map(|(_, w)| w), Some("GET /b".to_owned()));
         drop(b);
         assert_eq!(load.oldest(), None);
+    }
+
+    #[test]
+    fn a_worker_looks_ahead_only_while_its_requests_are_young() {
+        let load = Load::new(1, None);
+        let young = Duration::from_secs(60);
+        assert!(load.may_look_ahead(1, young));
+        let running = load.begin("GET /a");
+        let queued = load.begin("GET /b");
+        // Busy with young requests: one connection ahead at a time, however many are queued.
+        assert!(load.may_look_ahead(1, young));
+        let ahead = load.reserve();
+        assert!(!load.may_look_ahead(1, young));
+        drop((ahead, queued));
+        // The same request, now older than the limit: none.
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(!load.may_look_ahead(1, Duration::from_millis(1)));
+        drop(running);
+        assert!(load.may_look_ahead(1, Duration::from_millis(1)));
     }
 }
 

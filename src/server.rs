@@ -44,6 +44,14 @@ const ALL_BUSY_LOOKS: u32 = 3;
 /// worker shows a free thread (one that does not accept: at `--max-connections`, or stalled).
 const STALLED_LOOKS: u32 = 200;
 
+/// Connections a busy worker holds that have not sent their first request, at most, when it
+/// takes one ahead while no other worker has a free thread and its own jobs are young (see
+/// `admit`).
+const LOOKAHEAD: usize = 1;
+
+/// A worker's requests in flight count as young (it is about to be free) below this age.
+const LOOKAHEAD_AGE: Duration = Duration::from_millis(2);
+
 /// Pause after a failed accept (EMFILE and friends) so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -58,12 +66,26 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// new connections); any busy worker takes one after `STALLED_LOOKS` whatever the board says.
 /// Taking the whole backlog at once instead stacked requests behind one worker's slow ones:
 /// 3x gunicorn's p99 for a fast endpoint under saturation (BENCHMARKS.md, "Admission").
+/// One exception keeps short requests pipelined: while no other worker has a free thread and
+/// every job this worker holds is younger than `LOOKAHEAD_AGE`, it accepts at once, one
+/// connection at a time (`LOOKAHEAD` not yet sent their first request), so that the next
+/// request is parsed and queued while the current one runs and new clients are not paced at
+/// one per look while keep-alive clients keep every thread busy (BENCHMARKS.md, "Hello world
+/// A/B"); a worker busy with a long or stuck request never does.
 async fn admit(
     listener: &Listener,
     load: &crate::load::Load,
 ) -> std::io::Result<(Connection, ConnInfo)> {
     let (mut waiting, mut all_busy) = (0u32, 0u32);
     loop {
+        if matches!(load.free_elsewhere(), Some(0) | None)
+            && load.may_look_ahead(LOOKAHEAD, LOOKAHEAD_AGE)
+        {
+            tokio::select! {
+                accepted = listener.accept() => return accepted,
+                () = tokio::time::sleep(ADMISSION_WAIT) => continue,
+            }
+        }
         if tokio::time::timeout(ADMISSION_WAIT, load.wait_for_room())
             .await
             .is_ok()
