@@ -50,13 +50,13 @@ fn is_python_option(arg: &std::ffi::OsStr) -> bool {
 fn is_python_script(arg: &std::ffi::OsStr) -> bool {
     use clap::CommandFactory;
     let text = arg.to_string_lossy();
-    if text.starts_with('-') || text == "help" {
+    if text.starts_with('-') || text == "help" || !std::path::Path::new(arg).is_file() {
         return false;
     }
-    let subcommand = Cli::command()
+    // Built only for an existing file (rarely): clap's whole command tree costs start-up.
+    !Cli::command()
         .get_subcommands()
-        .any(|c| c.get_name() == text || c.get_all_aliases().any(|a| a == text));
-    !subcommand && std::path::Path::new(arg).is_file()
+        .any(|c| c.get_name() == text || c.get_all_aliases().any(|a| a == text))
 }
 
 /// As in python, `-c CODE` and `-m MODULE` end the option list: what follows is the code's

@@ -564,13 +564,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
 /// `--preload`: load the app in this process (the master), on this thread. The app's
 /// traceback goes to the log; the error is its one line.
 fn preload(config: &Config) -> Result<Preloaded, LoadError> {
-    Preloaded::load(&worker::app_settings(config)).inspect_err(|e| {
-        if let LoadError::App { traceback, .. } = e
-            && !traceback.is_empty()
-        {
-            log::python("error", traceback.trim_end());
-        }
-    })
+    Preloaded::load(&worker::app_settings(config)).inspect_err(LoadError::log_traceback)
 }
 
 fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {

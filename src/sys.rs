@@ -293,3 +293,24 @@ pub fn disable_transparent_huge_pages() -> io::Result<()> {
     // SAFETY: PR_SET_THP_DISABLE takes plain integer arguments and touches no memory of ours.
     cvt(unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) }).map(drop)
 }
+
+/// Fill `buf` from the kernel's random generator (getrandom(2), which needs no /dev/urandom:
+/// a FROM scratch image has none).
+pub fn fill_random(buf: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let rest = &mut buf[filled..];
+        // SAFETY: getrandom writes at most `rest.len()` bytes into `rest`, which we own.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        match usize::try_from(n) {
+            Ok(n) => filled += n,
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -14,7 +14,7 @@ use crate::lifecycle::{self, Lifecycle, Retire};
 use crate::load::Load;
 use crate::log;
 use crate::python::app::AppSettings;
-use crate::python::{LoadError, Pool, Preloaded};
+use crate::python::{Pool, Preloaded};
 use crate::server::{self, Listener, ServerSettings};
 use crate::supervisor::BoundListener;
 use crate::sys;
@@ -49,11 +49,7 @@ pub fn run(
     let (pool, main) = match Pool::start(app_settings(config), config.threads, preloaded) {
         Ok(started) => started,
         Err(e) => {
-            if let LoadError::App { traceback, .. } = &e
-                && !traceback.is_empty()
-            {
-                log::python("error", traceback.trim_end());
-            }
+            e.log_traceback();
             let _ = boot.write_all(e.to_string().as_bytes());
             return BOOT_ERROR;
         }

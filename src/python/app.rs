@@ -26,6 +26,17 @@ pub enum LoadError {
     Internal(String),
 }
 
+impl LoadError {
+    /// Put the app's traceback, if any, in the log (the one-line error goes to the user).
+    pub fn log_traceback(&self) {
+        if let Self::App { traceback, .. } = self
+            && !traceback.is_empty()
+        {
+            crate::log::python("error", traceback.trim_end());
+        }
+    }
+}
+
 /// What every Python thread needs to load the app.
 #[derive(Debug)]
 pub struct AppSettings {

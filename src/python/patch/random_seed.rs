@@ -31,25 +31,6 @@ static DEFS: [PyMethodDef; 1] = [PyMethodDef::new_const(
     ItemDoc::static_text("seed([n]) -> None.\n\nDefaults to use urandom and time."),
 )];
 
-/// Bytes from the kernel's generator.
-fn os_random(buf: &mut [u8]) -> std::io::Result<()> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        let rest = &mut buf[filled..];
-        // SAFETY: getrandom writes at most `rest.len()` bytes into `rest`, which we own.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        filled += n.cast_unsigned();
-    }
-    Ok(())
-}
-
 fn seed(zelf: PyObjectRef, mut args: FuncArgs, vm: &VirtualMachine) -> PyResult {
     let original = ORIGINAL
         .get()
@@ -59,7 +40,8 @@ fn seed(zelf: PyObjectRef, mut args: FuncArgs, vm: &VirtualMachine) -> PyResult 
         && args.args.len() <= 1;
     if unseeded {
         let mut bytes = vec![0u8; SEED_BYTES];
-        os_random(&mut bytes).map_err(|e| vm.new_os_error(format!("getrandom: {e}")))?;
+        crate::sys::fill_random(&mut bytes)
+            .map_err(|e| vm.new_os_error(format!("getrandom: {e}")))?;
         let key = vm.call_method(
             vm.ctx.types.int_type.as_object(),
             "from_bytes",
