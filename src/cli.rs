@@ -26,9 +26,54 @@ pub enum Command {
     /// Write one executable holding rwsgi, the app and its pure-Python dependencies: run it as
     /// `./OUT [run options]` with no other file present.
     Bundle(BundleArgs),
+    /// Load the app as `run` would and drive it with a few requests (GET /, HEAD, a POST with a
+    /// body, a missing page, a non-ASCII path, a query string) through a PEP 3333 validator;
+    /// print one line per problem found, with its fix. It really calls the app.
+    Check(CheckArgs),
     /// Run pip on the embedded interpreter, for Python 3.14 and pure-Python packages: e.g.
     /// `rwsgi pip install --target vendor flask`, then `rwsgi run app.py --pythonpath vendor`.
     Pip(PipArgs),
+}
+
+/// Which app to load: the options `rwsgi run` and `rwsgi check` share.
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// The application: `file.py`, `file.py:callable` or `package.module:callable`.
+    #[arg(env = "RWSGI_APP")]
+    pub app: String,
+
+    /// Name of the WSGI callable in the app module (mod_wsgi's WSGICallableObject). A
+    /// `:callable` suffix on APP sets the same thing.
+    #[arg(long, value_name = "NAME", env = "RWSGI_CALLABLE")]
+    pub callable: Option<String>,
+
+    /// Directory to add to the app's sys.path (mod_wsgi's WSGIPythonPath). Repeatable, or
+    /// comma-separated. The app file's own directory is always on sys.path.
+    #[arg(
+        long = "pythonpath",
+        value_name = "DIR",
+        env = "RWSGI_PYTHONPATH",
+        value_delimiter = ','
+    )]
+    pub pythonpath: Vec<PathBuf>,
+}
+
+/// `rwsgi check APP [--callable NAME] [--pythonpath DIR]... [--verbose]`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The requests really reach the app, a form POST among them: point it \
+at a development or test database, never at production. Each finding is one line, `METHOD \
+PATH: problem: fix`, printed once however many requests showed it. Exit status: 0 when the \
+app passed, 1 when something was found, 2 when the app cannot be loaded."
+)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: AppArgs,
+
+    /// Also print, to stderr, the traceback of each exception and what the app wrote to
+    /// wsgi.errors.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// `rwsgi pip ARGS...`
@@ -153,9 +198,8 @@ pub struct PythonArgs {
 Signals to the master process: TERM/INT/QUIT stop gracefully (in-flight requests finish);\n\
 HUP loads the app in fresh workers, then retires the old ones.")]
 pub struct RunArgs {
-    /// The application: `file.py`, `file.py:callable` or `package.module:callable`.
-    #[arg(env = "RWSGI_APP")]
-    pub app: String,
+    #[command(flatten)]
+    pub source: AppArgs,
 
     /// Address to listen on: HOST:PORT (an IPv6 host in brackets) or unix:/path/to.sock. Repeat (or separate
     /// with commas) to listen on several. Port 0 picks a free port (the log says which).
@@ -163,25 +207,10 @@ pub struct RunArgs {
           value_delimiter = ',', default_value = config::DEFAULT_BIND)]
     pub binds: Vec<String>,
 
-    /// Name of the WSGI callable in the app module (mod_wsgi's WSGICallableObject). A
-    /// `:callable` suffix on APP sets the same thing.
-    #[arg(long, value_name = "NAME", env = "RWSGI_CALLABLE")]
-    pub callable: Option<String>,
-
     /// Serve the app under this URL prefix (mod_wsgi's WSGIScriptAlias): a request for
     /// PREFIX/rest gets SCRIPT_NAME=PREFIX and PATH_INFO=/rest; any other path gets 404.
     #[arg(long, value_name = "PREFIX", env = "RWSGI_MOUNT")]
     pub mount: Option<String>,
-
-    /// Directory to add to the app's sys.path (mod_wsgi's WSGIPythonPath). Repeatable, or
-    /// comma-separated. The app file's own directory is always on sys.path.
-    #[arg(
-        long = "pythonpath",
-        value_name = "DIR",
-        env = "RWSGI_PYTHONPATH",
-        value_delimiter = ','
-    )]
-    pub pythonpath: Vec<PathBuf>,
 
     /// Worker processes, each with its own interpreter: the source of CPU parallelism.
     /// Default: the number of CPUs.
@@ -310,6 +339,12 @@ pub struct RunArgs {
     /// directory changes.
     #[arg(long, env = "RWSGI_RELOAD")]
     pub reload: bool,
+
+    /// Before serving, drive the app with `rwsgi check`'s requests (a POST among them: they
+    /// really reach the app) and refuse to start if anything is found; the findings go to the
+    /// log.
+    #[arg(long, env = "RWSGI_CHECK")]
+    pub check: bool,
 
     /// Load the app once in the master, before forking the workers: they share its memory
     /// and start at once. Not for an app that opens connections or starts threads at import.

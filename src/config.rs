@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::cli::RunArgs;
+use crate::cli::{AppArgs, RunArgs};
 use crate::http::static_files::StaticMount;
 use crate::log::Level;
 use crate::wsgi::forwarded::TrustedProxies;
@@ -101,6 +101,16 @@ pub enum AppSpec {
 }
 
 impl AppSpec {
+    /// APP, `--callable` and `--pythonpath`, validated: the app and the directories to add to
+    /// sys.path.
+    pub fn from_args(args: &AppArgs) -> Result<(Self, Vec<PathBuf>), ConfigError> {
+        let app = Self::parse(&args.app, args.callable.as_deref())?;
+        if let Some(dir) = args.pythonpath.iter().find(|dir| !dir.is_dir()) {
+            return Err(ConfigError::PythonPath(dir.clone()));
+        }
+        Ok((app, args.pythonpath.clone()))
+    }
+
     /// Parse APP, with `--callable` as the name when APP carries none.
     pub fn parse(app: &str, callable_flag: Option<&str>) -> Result<Self, ConfigError> {
         let (target, suffix) = match app.rsplit_once(':') {
@@ -269,6 +279,8 @@ pub struct Config {
     pub statics: Vec<StaticMount>,
     pub proxy_protocol: bool,
     pub reload: bool,
+    /// Check the app with `rwsgi check`'s requests before serving (`--check`).
+    pub check: bool,
     /// Load the app in the master before forking (`--preload`).
     pub preload: bool,
     pub metrics: Option<SocketAddr>,
@@ -291,7 +303,7 @@ impl Config {
     }
 
     pub fn from_cli(args: &RunArgs) -> Result<Self, ConfigError> {
-        let app = AppSpec::parse(&args.app, args.callable.as_deref())?;
+        let (app, pythonpath) = AppSpec::from_args(&args.source)?;
         let binds = args
             .binds
             .iter()
@@ -303,11 +315,6 @@ impl Config {
             .map(parse_mount)
             .transpose()?
             .flatten();
-        for dir in &args.pythonpath {
-            if !dir.is_dir() {
-                return Err(ConfigError::PythonPath(dir.clone()));
-            }
-        }
         let workers = args.workers.unwrap_or_else(default_workers);
         if !(1..=MAX_WORKERS).contains(&workers) {
             return Err(ConfigError::Workers(workers));
@@ -368,7 +375,7 @@ impl Config {
             app,
             binds,
             mount,
-            pythonpath: args.pythonpath.clone(),
+            pythonpath,
             bundle: None,
             workers,
             threads: args.threads,
@@ -389,6 +396,7 @@ impl Config {
                 .map_err(ConfigError::Static)?,
             proxy_protocol: args.proxy_protocol,
             reload: args.reload,
+            check: args.check,
             preload: args.preload,
             tls: match (&args.certfile, &args.keyfile) {
                 (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
@@ -499,6 +507,7 @@ impl Config {
         );
         line("proxy-protocol", self.proxy_protocol.to_string());
         line("reload", self.reload.to_string());
+        line("check", self.check.to_string());
         line("preload", self.preload.to_string());
         if let Some(tls) = &self.tls {
             line("certfile", format!("{:?}", tls.cert.display().to_string()));
@@ -547,7 +556,7 @@ fn parse_mount(s: &str) -> Result<Option<String>, ConfigError> {
 }
 
 /// One worker per CPU the process may use.
-fn default_workers() -> usize {
+pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
@@ -617,6 +626,22 @@ mod tests {
             AppSpec::parse("not a module", None),
             Err(ConfigError::AppSpec(_))
         ));
+    }
+
+    #[test]
+    fn app_args_refuse_a_pythonpath_that_is_not_a_directory() {
+        let args = |dir: &str| AppArgs {
+            app: "pkg.wsgi:app".into(),
+            callable: None,
+            pythonpath: vec![dir.into()],
+        };
+        let (app, path) = AppSpec::from_args(&args(env!("CARGO_MANIFEST_DIR"))).expect("valid");
+        assert_eq!(app.display(), "pkg.wsgi:app");
+        assert_eq!(path, [PathBuf::from(env!("CARGO_MANIFEST_DIR"))]);
+        assert_eq!(
+            AppSpec::from_args(&args("no/such/dir")).err(),
+            Some(ConfigError::PythonPath("no/such/dir".into()))
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //!
-//! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`bundle`] (bundled executables), [`reload`] (`--reload`), [`supervisor`] (master process:
+//! - Edge: [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`bundle`] (bundled executables), [`check`] (`rwsgi check`, `run --check`), [`reload`] (`--reload`), [`supervisor`] (master process:
 //!   binds, forks workers, restarts, signals), [`worker`] (one worker process), [`tls`] (rustls configuration), [`sys`] (the
 //!   raw Unix calls), [`log`] (server and access logs), [`metrics`] (the shared Prometheus counters), [`access_log`] (its line formats), [`lifecycle`] (why a worker retires).
 //! - HTTP (tokio + hyper, never Python): [`server`] (accept loop), [`drain`] (graceful drain), [`http`]
@@ -15,6 +15,7 @@
 
 pub mod access_log;
 pub mod bundle;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod config_file;

@@ -140,9 +140,13 @@ fn run() -> anyhow::Result<ExitCode> {
                 config.access_format(),
                 config.log_json,
             )?;
+            if config.check && !rwsgi::check::before_run(&config)? {
+                return Ok(ExitCode::FAILURE);
+            }
             rwsgi::supervisor::run(&config)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check(args) => rwsgi::check::command(&args),
         Command::Python(mut args) => {
             args.as_python = as_python;
             rwsgi::python::script::run(&args)

@@ -158,12 +158,28 @@ fn reap_child(which: libc::pid_t) -> Option<(libc::pid_t, ExitStatus)> {
     if pid <= 0 {
         return None;
     }
-    let how = if libc::WIFSIGNALED(status) {
+    Some((pid, exit_status(status)))
+}
+
+/// Wait for `pid` to exit and reap it.
+pub fn wait_pid(pid: libc::pid_t) -> io::Result<ExitStatus> {
+    let mut status = 0;
+    loop {
+        // SAFETY: valid pointer to a c_int.
+        match cvt(unsafe { libc::waitpid(pid, &mut status, 0) }) {
+            Ok(_) => return Ok(exit_status(status)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn exit_status(status: libc::c_int) -> ExitStatus {
+    if libc::WIFSIGNALED(status) {
         ExitStatus::Signal(libc::WTERMSIG(status))
     } else {
         ExitStatus::Code(libc::WEXITSTATUS(status))
-    };
-    Some((pid, how))
+    }
 }
 
 /// Wait up to `timeout` until one of `fds` is readable (or closed at the other end); returns

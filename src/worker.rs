@@ -267,9 +267,25 @@ pub fn watched_dirs(config: &Config) -> Vec<std::path::PathBuf> {
 
 /// The app's sys.path: its own directory (or, for a module, the current one) then --pythonpath.
 pub fn app_settings(config: &Config) -> AppSettings {
+    app_settings_of(
+        &config.app,
+        &config.pythonpath,
+        config.bundle.as_ref(),
+        config.workers > 1,
+    )
+}
+
+/// [`app_settings`] from its parts: the app, `--pythonpath`, the bundle this executable is
+/// (if it is one) and whether more than one worker serves it (`wsgi.multiprocess`).
+pub fn app_settings_of(
+    app: &AppSpec,
+    pythonpath: &[std::path::PathBuf],
+    bundle: Option<&crate::bundle::Embedded>,
+    multiprocess: bool,
+) -> AppSettings {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let text = |p: &Path| p.to_string_lossy().into_owned();
-    let first = match (&config.bundle, &config.app) {
+    let first = match (bundle, app) {
         (Some(bundle), _) => bundle.sys_path(),
         (None, AppSpec::File { path, .. }) => {
             vec![text(absolute(path).parent().unwrap_or(Path::new("")))]
@@ -278,13 +294,13 @@ pub fn app_settings(config: &Config) -> AppSettings {
     };
     let sys_path = first
         .into_iter()
-        .chain(config.pythonpath.iter().map(|p| text(&absolute(p))))
+        .chain(pythonpath.iter().map(|p| text(&absolute(p))))
         .collect();
     AppSettings {
-        spec: config.app.clone(),
+        spec: app.clone(),
         sys_path,
-        bundle: config.bundle.as_ref().map(|b| text(&b.archive)),
-        multiprocess: config.workers > 1,
+        bundle: bundle.map(|b| text(&b.archive)),
+        multiprocess,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{Server, TempDir, eventually, fixture, parse_one};
+use crate::common::{Server, TempDir, eventually, fixture, free_port, parse_one};
 
 struct Nginx(Child);
 
@@ -14,13 +14,6 @@ impl Drop for Nginx {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 fn nginx_binary() -> String {

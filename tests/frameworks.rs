@@ -16,12 +16,16 @@ use crate::common::{
     Response, Server, TempDir, bin, fixture, parse_one, python, python_in, repo, stderr, stdout,
 };
 
-const FRAMEWORKS: [&str; 7] = [
+/// Every app directory with a requirements.txt (apps/postgres and apps/services are the
+/// service apps of tests/services.rs).
+const FRAMEWORKS: [&str; 9] = [
     "bottle",
     "django",
     "falcon",
     "flask",
+    "postgres",
     "pyramid",
+    "services",
     "sqlalchemy",
     "webapp2",
 ];
@@ -494,16 +498,25 @@ fn compat_fixes_in_python_script() {
 
 #[test]
 fn django_manage_py_guestbook_and_admin() {
-    let vendor = path_str(&vendor("django"));
-    let project = app_dir("django");
     let tmp = TempDir::new("django");
     let db = path_str(&tmp.path().join("db.sqlite3"));
+    django_guestbook_and_admin(&tmp, &[("GUESTBOOK_DB", db.as_str())], 1);
+    assert!(Path::new(&db).is_file(), "the database is in the temp dir");
+}
+
+/// The Django project in apps/django end to end on the database `db_env` selects: migrate,
+/// createsuperuser and collectstatic through `rwsgi python manage.py`, then served by
+/// `rwsgi run --workers N`: the guestbook contract, the ORM's typed values, and the admin (log
+/// in, add an entry with 4-byte UTF-8 in it, see it listed). Static files go under `tmp`.
+pub(crate) fn django_guestbook_and_admin(tmp: &TempDir, db_env: &[(&str, &str)], workers: usize) {
+    let vendor = path_str(&vendor("django"));
+    let project = app_dir("django");
     let static_root = path_str(&tmp.path().join("static"));
-    let env = [
-        ("GUESTBOOK_DB", db.as_str()),
+    let mut env = vec![
         ("GUESTBOOK_STATIC", static_root.as_str()),
         ("DJANGO_SUPERUSER_PASSWORD", "correct-horse-battery"),
     ];
+    env.extend_from_slice(db_env);
     let manage = |args: &[&str]| -> Output {
         let mut all = vec!["--pythonpath", vendor.as_str(), "manage.py"];
         all.extend_from_slice(args);
@@ -523,7 +536,6 @@ fn django_manage_py_guestbook_and_admin() {
         "{}",
         stdout(&out)
     );
-    assert!(Path::new(&db).is_file(), "the database is in the temp dir");
 
     let out = manage(&[
         "createsuperuser",
@@ -547,9 +559,10 @@ fn django_manage_py_guestbook_and_admin() {
 
     let mut cmd = Command::new(bin());
     cmd.current_dir(&project);
-    for (k, v) in env {
+    for (k, v) in &env {
         cmd.env(k, v);
     }
+    let workers = workers.to_string();
     let server = Server::start_with(
         cmd,
         &[
@@ -558,6 +571,8 @@ fn django_manage_py_guestbook_and_admin() {
             ".",
             "--pythonpath",
             &vendor,
+            "--workers",
+            &workers,
         ],
     );
     check_guestbook(&server, "django", "Django");
@@ -606,7 +621,7 @@ fn django_manage_py_guestbook_and_admin() {
         "/admin/guestbook/entry/add/",
         &[
             ("csrfmiddlewaretoken", &token),
-            ("content", "Added through the admin"),
+            ("content", "Added through the admin 🎉 漢字"),
             ("approved", "on"),
             ("rating", "3.5"),
             ("_save", "Save"),
@@ -616,12 +631,17 @@ fn django_manage_py_guestbook_and_admin() {
     let list = client.get("/admin/guestbook/entry/");
     assert_eq!(list.status, 200, "{}", server.log_text());
     let text = list.text();
-    assert!(text.contains("Added through the admin"), "{text}");
+    assert!(text.contains("Added through the admin 🎉 漢字"), "{text}");
     assert!(text.contains("was added successfully"), "{text}");
     // The changelist's date filter and column touch America/Chicago (zoneinfo fix).
     assert!(text.contains("Hi &amp; &lt;bye&gt; ünï"), "{text}");
     assert_eq!(client.get("/api/entries").json()["count"], 2);
 
     // The public page lists the admin's entry too.
-    assert!(client.get("/").text().contains("Added through the admin"));
+    assert!(
+        client
+            .get("/")
+            .text()
+            .contains("Added through the admin 🎉 漢字")
+    );
 }

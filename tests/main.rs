@@ -5,6 +5,7 @@ mod common;
 
 mod app_errors;
 mod behind_nginx;
+mod check;
 mod cli;
 mod compat;
 mod deploy;
@@ -16,5 +17,6 @@ mod pep3333;
 mod pip;
 mod preload;
 mod process;
+mod services;
 mod static_files;
 mod tls;

@@ -21,7 +21,7 @@ fn openssl(args: &[&str], dir: &Path) {
 }
 
 /// A CA, a server certificate for 127.0.0.1 signed by it, and a client certificate.
-fn certificates(dir: &Path) {
+pub(crate) fn certificates(dir: &Path) {
     openssl(
         &[
             "req",

@@ -63,7 +63,7 @@ fn internal(
 }
 
 /// `rwsgi.<name>` (the frozen pylib package's submodule).
-fn import(vm: &VirtualMachine, name: &'static str) -> PyResult<PyObjectRef> {
+pub(super) fn import(vm: &VirtualMachine, name: &'static str) -> PyResult<PyObjectRef> {
     vm.import(vm.ctx.intern_str(format!("rwsgi.{name}").as_str()), 0)?
         .get_attr(name, vm)
 }
@@ -165,6 +165,11 @@ impl App {
             call,
             start_watchdog,
         })
+    }
+
+    /// The WSGI callable itself.
+    pub(super) fn callable(&self) -> &PyObjectRef {
+        &self.app
     }
 
     /// Start the watchdog of the thread that calls this, for an app loaded without one.

@@ -24,6 +24,7 @@ pub mod accel;
 pub mod app;
 pub mod bundler;
 pub mod call;
+pub mod check;
 pub mod convert;
 pub mod expat;
 pub mod interp;

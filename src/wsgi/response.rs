@@ -36,8 +36,8 @@ pub struct ResponseHead {
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) that a WSGI app must not set (PEP 3333). The server
 /// owns framing and connection management, so they are dropped, except that `Connection:
-/// close` is honoured.
-const HOP_BY_HOP: &[&str] = &[
+/// close` is honoured. `rwsgi check` reports them from this list too.
+pub const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
     "proxy-authenticate",

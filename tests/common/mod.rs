@@ -394,6 +394,15 @@ impl Drop for TempDir {
     }
 }
 
+/// A loopback port that was free a moment ago, for servers that cannot report the port they
+/// bound (nginx, the database servers).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 /// Poll `cond` until it holds or `timeout` passes.
 pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

@@ -2,7 +2,8 @@
 Django settings for mysite project (a stock `startproject` layout, run on rwsgi unchanged).
 
 The database and collected static files go where GUESTBOOK_DB / GUESTBOOK_STATIC say (the
-tests point them at a temporary directory), else beside manage.py.
+tests point them at a temporary directory), else beside manage.py; GUESTBOOK_MYSQL_URL puts
+the database on MariaDB or MySQL instead.
 """
 
 import os
@@ -61,6 +62,27 @@ DATABASES = {
         "NAME": os.environ.get("GUESTBOOK_DB", BASE_DIR / "db.sqlite3"),
     }
 }
+
+# MariaDB or MySQL when GUESTBOOK_MYSQL_URL says so (mysql://USER:PASSWORD@HOST:PORT/NAME),
+# through PyMySQL, the pure-Python driver (mysqlclient is a C extension and cannot load in
+# rwsgi). Django's MySQL backend checks mysqlclient's version, so PyMySQL is announced as one.
+if os.environ.get("GUESTBOOK_MYSQL_URL"):
+    from urllib.parse import unquote, urlsplit
+
+    import pymysql
+
+    pymysql.version_info = (2, 2, 1, "final", 0)
+    pymysql.install_as_MySQLdb()
+    url = urlsplit(os.environ["GUESTBOOK_MYSQL_URL"])
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": url.path.lstrip("/"),
+        "USER": unquote(url.username or ""),
+        "PASSWORD": unquote(url.password or ""),
+        "HOST": url.hostname,
+        "PORT": str(url.port or 3306),
+        "OPTIONS": {"charset": "utf8mb4"},
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
