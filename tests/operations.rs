@@ -277,11 +277,22 @@ fn environment_and_config_file_with_precedence() {
 
 #[test]
 fn no_failed_requests_across_a_reload() {
-    let server = Server::start(&[
-        &repo().join("apps/hello.py").to_string_lossy(),
-        "--workers",
-        "2",
-    ]);
+    reload_under_load(&[]);
+}
+
+/// With --preload the master loads the new code before it forks the new workers: still no
+/// request lost (issue #15).
+#[test]
+fn no_failed_requests_across_a_preload_reload() {
+    reload_under_load(&["--preload"]);
+}
+
+/// HUP while three clients keep sending requests: every request is answered.
+fn reload_under_load(extra: &[&str]) {
+    let hello = repo().join("apps/hello.py").to_string_lossy().into_owned();
+    let mut args = vec![hello.as_str(), "--workers", "2"];
+    args.extend_from_slice(extra);
+    let server = Server::start(&args);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Three clients at once, so connections are being accepted when the old workers stop.
     let runners: Vec<_> = (0..3)

@@ -2,13 +2,17 @@
 ends an app's iteration when the client has gone; and the watchdog thread that logs a stuck
 request's stack (src/python/watchdog.rs). The call itself (start_response, write, the body's
 iteration, close) is native: src/python/call.rs.
+
+No `traceback` import here: with its dependencies (`_colorize`, `dataclasses`, `inspect`, ...)
+it costs every worker about 8 MiB of private memory on RustPython, so the watchdog formats a
+stack itself, as `traceback.format_stack` does.
 """
 
+import linecache
 import os
 import stat
 import sys
 import threading
-import traceback
 
 from _rwsgi import log
 
@@ -81,8 +85,24 @@ def start_watchdog(watch):
     thread.start()
 
 
+def format_stack(frame):
+    """The lines `traceback.format_stack(frame)` gives: outermost call first, each frame's
+    `File "...", line N, in NAME` and its source line."""
+    frames = []
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back
+    lines = []
+    for frame in reversed(frames):
+        code = frame.f_code
+        lines.append('  File "%s", line %s, in %s\n' % (code.co_filename, frame.f_lineno, code.co_name))
+        source = linecache.getline(code.co_filename, frame.f_lineno or 0, frame.f_globals).strip()
+        if source:
+            lines.append("    %s\n" % source)
+    return lines
+
+
 def _watch(watch, ident):
-    format_stack = traceback.format_stack
     current_frames = sys._current_frames
     while True:
         what = watch.wait()

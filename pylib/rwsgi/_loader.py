@@ -2,13 +2,16 @@
 
 `load(kind, target, callable_name)` returns `(app, None)` or `(None, (message, traceback))`,
 where message is one line naming the file, the line and the error.
+
+`traceback` is imported only when a load fails: with its dependencies (`_colorize`,
+`dataclasses`, `inspect`, ...) it costs every worker about 8 MiB of private memory on
+RustPython, and an app that needs it imports it itself.
 """
 
 import importlib
 import importlib.util
 import os
 import sys
-import traceback
 
 
 def _where(exc, path):
@@ -16,6 +19,8 @@ def _where(exc, path):
     app's file, else the deepest frame of all."""
     if isinstance(exc, SyntaxError) and exc.filename:
         return exc.filename, exc.lineno
+    import traceback
+
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return path, None
@@ -27,6 +32,8 @@ def _where(exc, path):
 
 
 def _describe(exc, path):
+    import traceback
+
     filename, line = _where(exc, path)
     if isinstance(exc, SyntaxError):
         what = "SyntaxError: %s" % exc.msg
@@ -67,6 +74,8 @@ def load(kind, target, callable_name):
     try:
         module = _load_file(path) if kind == "file" else importlib.import_module(target)
     except BaseException as exc:
+        import traceback
+
         return None, (_describe(exc, path), traceback.format_exc())
     label = target
     app = getattr(module, callable_name, None)
