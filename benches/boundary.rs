@@ -18,10 +18,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rwsgi::config::AppSpec;
+use rwsgi::job::{Job, Reply, Token};
 use rwsgi::load::Load;
-use rwsgi::python::app::{App, AppSettings};
-use rwsgi::python::{Job, Pool, Reply, interp};
+use rwsgi::python::app::{App, AppSettings, AppSource};
+use rwsgi::python::{Pool, interp};
 use rwsgi::wsgi::environ::{self, ConnInfo, EnvironRules};
 use rwsgi::wsgi::forwarded::TrustedProxies;
 
@@ -85,10 +85,8 @@ fn main() -> anyhow::Result<()> {
 
 fn settings(apps: &std::path::Path, callable: &str) -> AppSettings {
     AppSettings {
-        spec: AppSpec::File {
-            path: apps.to_path_buf(),
-            callable: callable.to_owned(),
-        },
+        source: AppSource::File(apps.to_path_buf()),
+        callable: callable.to_owned(),
         sys_path: Vec::new(),
         bundle: None,
         multiprocess: false,
@@ -143,7 +141,7 @@ impl Request {
             body: None,
             reply,
             what: "GET /hello".into(),
-            in_flight: self.load.begin("GET /hello".to_owned()),
+            in_flight: Token::new(self.load.begin("GET /hello".to_owned())),
         };
         (job, replies)
     }

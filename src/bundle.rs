@@ -1,4 +1,6 @@
-//! Bundled executables: the format and the plan, in plain Rust.
+//! Bundled executables: the format and the plan, in plain Rust. The plan goes to the Python
+//! side as a plain [`Archive`]; a bundle found at start goes into the config as a
+//! [`Bundled`].
 //!
 //! `rwsgi bundle` writes the rwsgi binary followed by a zip archive of the app tree and its
 //! pure-Python dependencies (the Python half, `pylib/rwsgi/_bundle.py`, writes the archive and
@@ -13,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::config::{AppSpec, ConfigError};
+use crate::config::{AppSpec, Bundled, ConfigError};
+use crate::python::bundler::Archive;
 
 /// First line of the archive comment of every bundle.
 const MARKER: &str = "rwsgi-bundle 1\n";
@@ -56,6 +59,14 @@ impl Embedded {
             .iter()
             .map(|root| format!("{archive}/{root}"))
             .collect()
+    }
+
+    /// What `rwsgi run` needs of it (`Config::bundle`).
+    pub fn bundled(&self) -> Bundled {
+        Bundled {
+            archive: self.archive.clone(),
+            sys_path: self.sys_path(),
+        }
     }
 }
 
@@ -136,6 +147,18 @@ impl Plan {
     /// The app's top-level module name (the Python side refuses a standard-library name).
     pub fn top_module(&self) -> &str {
         self.app.split([':', '.']).next().unwrap_or_default()
+    }
+
+    /// What the Python side writes for this plan, from the first `base_len` bytes of `exe`.
+    pub fn archive(&self, exe: PathBuf, base_len: u64) -> Archive {
+        Archive {
+            exe,
+            base_len,
+            output: self.output.clone(),
+            comment: self.comment(base_len),
+            roots: self.roots.clone(),
+            top_module: self.top_module().to_owned(),
+        }
     }
 
     /// The archive comment that makes the output a bundle, for a binary `base_len` long.

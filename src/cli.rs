@@ -1,11 +1,30 @@
-//! The command line: clap structs only. Each field's `///` comment is its `--help` text; the
-//! defaults refer to the constants in `config`, and `config::Config::from_cli` validates.
+//! The command line: clap structs (and `rwsgi python`'s, handed on as the Python side's plain
+//! [`Invocation`]). Each field's `///` comment is its `--help` text; the
+//! defaults are constants, here or beside the code that enforces them (`http::limits`,
+//! `access_log`), and `config::Config::from_cli` validates.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config;
+use crate::http::limits;
+use crate::python::script::Invocation;
+
+/// Where `rwsgi run` listens without `--bind`: loopback only, as gunicorn and waitress do, so a
+/// first run never exposes an app to the network by accident.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
+
+/// Python threads per worker. One: threads of one interpreter do not scale on CPU work
+/// (RUSTPYTHON.md: 97k/s on 1 thread, 89k/s on 8), each thread here carries its own interpreter
+/// and app copy (about 55 MB and up), and worker processes already give the parallelism.
+pub const DEFAULT_THREADS: usize = 1;
+
+/// Open connections per worker: gunicorn's worker_connections default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+/// Listen backlog: gunicorn's default.
+pub const DEFAULT_BACKLOG: i32 = 2048;
+/// Proxies trusted by default: only the local machine (gunicorn: 127.0.0.1,::1).
+pub const DEFAULT_FORWARDED_ALLOW_IPS: &str = "127.0.0.1,::1";
 
 /// rwsgi: serve a Python WSGI application from one binary, on an embedded Python 3.14
 /// (RustPython). No Python installation is needed; pure-Python packages only.
@@ -124,7 +143,7 @@ pub struct BundleArgs {
 }
 
 /// `rwsgi python [--pythonpath DIR]... (SCRIPT | -c CODE | -m MODULE) [ARGS]...`
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 #[command(
     after_help = "sys.path: the script's directory (the current one for -c), then each \
 --pythonpath DIR, then the frozen standard library, as for `rwsgi run`. The exit status is \
@@ -187,6 +206,26 @@ pub struct PythonArgs {
     pub args: Vec<String>,
 }
 
+impl PythonArgs {
+    /// The same command line as the Python side takes it.
+    pub fn invocation(self) -> Invocation {
+        Invocation {
+            code: self.code,
+            module: self.module,
+            args: self.args,
+            pythonpath: self.pythonpath,
+            unbuffered: self.unbuffered,
+            isolated: self.isolated,
+            ignore_environment: self.ignore_environment,
+            no_site: self.no_site,
+            xoptions: self.xoptions,
+            warnoptions: self.warnoptions,
+            optimize: self.optimize,
+            as_python: self.as_python,
+        }
+    }
+}
+
 /// `rwsgi run APP [options]`. Every option can also come from an `RWSGI_*` environment
 /// variable (the option's name in upper case, `-` as `_`) or from the TOML file named by
 /// `--config`; the command line wins over the environment, which wins over the file.
@@ -204,7 +243,7 @@ pub struct RunArgs {
     /// Address to listen on: HOST:PORT (an IPv6 host in brackets) or unix:/path/to.sock. Repeat (or separate
     /// with commas) to listen on several. Port 0 picks a free port (the log says which).
     #[arg(long = "bind", short = 'b', value_name = "ADDRESS", env = "RWSGI_BIND",
-          value_delimiter = ',', default_value = config::DEFAULT_BIND)]
+          value_delimiter = ',', default_value = DEFAULT_BIND)]
     pub binds: Vec<String>,
 
     /// Serve the app under this URL prefix (mod_wsgi's WSGIScriptAlias): a request for
@@ -220,37 +259,37 @@ pub struct RunArgs {
     /// Python threads per worker, each with its own interpreter and copy of the app. More than
     /// one only helps apps that block on I/O (database, upstream HTTP); each costs the app's
     /// memory again.
-    #[arg(long, value_name = "N", env = "RWSGI_THREADS", default_value_t = config::DEFAULT_THREADS)]
+    #[arg(long, value_name = "N", env = "RWSGI_THREADS", default_value_t = DEFAULT_THREADS)]
     pub threads: usize,
 
     /// Seconds a request may run in the app. Past it the client gets 504 (or the connection is
     /// cut if the response had begun) and the worker is replaced. 0 disables.
-    #[arg(long, value_name = "SECS", env = "RWSGI_TIMEOUT", default_value_t = config::DEFAULT_TIMEOUT)]
+    #[arg(long, value_name = "SECS", env = "RWSGI_TIMEOUT", default_value_t = limits::DEFAULT_TIMEOUT)]
     pub timeout: u64,
 
     /// Seconds a stopping worker waits for requests in flight before cutting them off.
     #[arg(long, value_name = "SECS", env = "RWSGI_GRACEFUL_TIMEOUT",
-          default_value_t = config::DEFAULT_GRACEFUL_TIMEOUT)]
+          default_value_t = limits::DEFAULT_GRACEFUL_TIMEOUT)]
     pub graceful_timeout: u64,
 
     /// Seconds an idle keep-alive connection is kept open waiting for the next request.
-    #[arg(long, value_name = "SECS", env = "RWSGI_KEEP_ALIVE", default_value_t = config::DEFAULT_KEEP_ALIVE)]
+    #[arg(long, value_name = "SECS", env = "RWSGI_KEEP_ALIVE", default_value_t = limits::DEFAULT_KEEP_ALIVE)]
     pub keep_alive: u64,
 
     /// Seconds a client may take to send a whole request head once it has started (slowloris
     /// protection); past it, 408 and the connection closes.
     #[arg(long, value_name = "SECS", env = "RWSGI_HEADER_TIMEOUT",
-          default_value_t = config::DEFAULT_HEADER_TIMEOUT)]
+          default_value_t = limits::DEFAULT_HEADER_TIMEOUT)]
     pub header_timeout: u64,
 
     /// Seconds `wsgi.input` waits for the next piece of the request body before the read fails.
-    #[arg(long, value_name = "SECS", env = "RWSGI_BODY_TIMEOUT", default_value_t = config::DEFAULT_BODY_TIMEOUT)]
+    #[arg(long, value_name = "SECS", env = "RWSGI_BODY_TIMEOUT", default_value_t = limits::DEFAULT_BODY_TIMEOUT)]
     pub body_timeout: u64,
 
     /// Least average rate, in bytes per second, of a request body once --body-timeout has
     /// passed; slower gets 408 (a body sent a byte at a time). 0 disables.
     #[arg(long, value_name = "BYTES", env = "RWSGI_BODY_MIN_RATE",
-          default_value_t = config::DEFAULT_BODY_MIN_RATE)]
+          default_value_t = limits::DEFAULT_BODY_MIN_RATE)]
     pub body_min_rate: u64,
 
     /// Replace a worker after it has served this many requests (0: never). Guards against slow
@@ -286,18 +325,18 @@ pub struct RunArgs {
     /// Longest request line (method, target, version) in bytes; longer gets 414. 0 means the
     /// default (as in gunicorn).
     #[arg(long, value_name = "BYTES", env = "RWSGI_LIMIT_REQUEST_LINE",
-          default_value_t = config::DEFAULT_LIMIT_REQUEST_LINE)]
+          default_value_t = limits::DEFAULT_LIMIT_REQUEST_LINE)]
     pub limit_request_line: usize,
 
     /// Most header fields in a request; more gets 431.
     #[arg(long, value_name = "N", env = "RWSGI_LIMIT_REQUEST_FIELDS",
-          default_value_t = config::DEFAULT_LIMIT_REQUEST_FIELDS)]
+          default_value_t = limits::DEFAULT_LIMIT_REQUEST_FIELDS)]
     pub limit_request_fields: usize,
 
     /// Longest header field line in bytes, CRLF included; longer gets 431. 0 means the
     /// default (as in gunicorn).
     #[arg(long, value_name = "BYTES", env = "RWSGI_LIMIT_REQUEST_FIELD_SIZE",
-          default_value_t = config::DEFAULT_LIMIT_REQUEST_FIELD_SIZE)]
+          default_value_t = limits::DEFAULT_LIMIT_REQUEST_FIELD_SIZE)]
     pub limit_request_field_size: usize,
 
     /// Largest request body in bytes (0: no limit). A larger Content-Length gets 413 before the
@@ -312,17 +351,17 @@ pub struct RunArgs {
 
     /// Most open connections per worker; more wait in the listen backlog.
     #[arg(long, value_name = "N", env = "RWSGI_MAX_CONNECTIONS",
-          default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+          default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
 
     /// Length of the listen backlog.
-    #[arg(long, value_name = "N", env = "RWSGI_BACKLOG", default_value_t = config::DEFAULT_BACKLOG)]
+    #[arg(long, value_name = "N", env = "RWSGI_BACKLOG", default_value_t = DEFAULT_BACKLOG)]
     pub backlog: i32,
 
     /// Proxies whose X-Forwarded-For/-Proto/-Host and Forwarded headers are trusted: IPs or
     /// CIDRs, comma-separated, or `*`. From any other peer those headers are ignored.
     #[arg(long, value_name = "ADDRS", env = "RWSGI_FORWARDED_ALLOW_IPS", value_delimiter = ',',
-          default_value = config::DEFAULT_FORWARDED_ALLOW_IPS)]
+          default_value = DEFAULT_FORWARDED_ALLOW_IPS)]
     pub forwarded_allow_ips: Vec<String>,
 
     /// Serve the files of DIR under the URL prefix, from Rust without calling the app:

@@ -9,47 +9,15 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::cli::{AppArgs, RunArgs};
+use crate::http::limits::{
+    DEFAULT_LIMIT_REQUEST_FIELD_SIZE, DEFAULT_LIMIT_REQUEST_LINE, Limits, Timeouts,
+};
 use crate::http::static_files::StaticMount;
-use crate::log::Level;
+use crate::log::{AccessLog, Level};
 use crate::wsgi::forwarded::TrustedProxies;
-
-/// Where `rwsgi run` listens without `--bind`: loopback only, as gunicorn and waitress do, so a
-/// first run never exposes an app to the network by accident.
-pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
 
 /// The WSGI callable's default name (PEP 3333 convention, mod_wsgi's WSGICallableObject default).
 pub const DEFAULT_CALLABLE: &str = "application";
-
-/// Python threads per worker. One: threads of one interpreter do not scale on CPU work
-/// (RUSTPYTHON.md: 97k/s on 1 thread, 89k/s on 8), each thread here carries its own interpreter
-/// and app copy (about 55 MB and up), and worker processes already give the parallelism.
-pub const DEFAULT_THREADS: usize = 1;
-
-/// Seconds a request may run in the app before the worker is replaced: gunicorn's default.
-pub const DEFAULT_TIMEOUT: u64 = 30;
-/// Seconds a stopping worker lets requests in flight finish: gunicorn's default.
-pub const DEFAULT_GRACEFUL_TIMEOUT: u64 = 30;
-/// Seconds an idle keep-alive connection stays open. Longer than gunicorn's 2 s, which is
-/// tuned for sync workers that hold a whole process per connection; ours cost a few KB.
-pub const DEFAULT_KEEP_ALIVE: u64 = 5;
-/// Seconds to receive a whole request head once it has begun (mod_wsgi-express: 15).
-pub const DEFAULT_HEADER_TIMEOUT: u64 = 15;
-/// Seconds `wsgi.input` waits for more body (mod_wsgi-express's body-timeout is 15; uploads
-/// over slow links deserve more).
-pub const DEFAULT_BODY_TIMEOUT: u64 = 30;
-/// Least average request-body rate once --body-timeout has passed: mod_wsgi-express's
-/// body-min-rate default.
-pub const DEFAULT_BODY_MIN_RATE: u64 = 500;
-/// gunicorn's limit_request_line, limit_request_fields and limit_request_field_size defaults.
-pub const DEFAULT_LIMIT_REQUEST_LINE: usize = 4094;
-pub const DEFAULT_LIMIT_REQUEST_FIELDS: usize = 100;
-pub const DEFAULT_LIMIT_REQUEST_FIELD_SIZE: usize = 8190;
-/// Open connections per worker: gunicorn's worker_connections default.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
-/// Listen backlog: gunicorn's default.
-pub const DEFAULT_BACKLOG: i32 = 2048;
-/// Proxies trusted by default: only the local machine (gunicorn: 127.0.0.1,::1).
-pub const DEFAULT_FORWARDED_ALLOW_IPS: &str = "127.0.0.1,::1";
 
 /// Upper bounds that catch typos (`--workers 1000`) before they fork a thousand interpreters.
 pub const MAX_WORKERS: usize = 512;
@@ -200,59 +168,12 @@ impl Bind {
     }
 }
 
-/// Request-size limits, enforced before the app sees a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub request_line: usize,
-    pub fields: usize,
-    pub field_size: usize,
-    /// `None`: no limit.
-    pub body: Option<u64>,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            request_line: DEFAULT_LIMIT_REQUEST_LINE,
-            fields: DEFAULT_LIMIT_REQUEST_FIELDS,
-            field_size: DEFAULT_LIMIT_REQUEST_FIELD_SIZE,
-            body: None,
-        }
-    }
-}
-
-/// Time limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// `None`: a request may run for ever.
-    pub request: Option<Duration>,
-    pub graceful: Duration,
-    pub keep_alive: Duration,
-    pub header: Duration,
-    pub body: Duration,
-    /// Least average body rate, bytes/s, once `body` has passed (0: none).
-    pub body_min_rate: u64,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self {
-            request: Some(Duration::from_secs(DEFAULT_TIMEOUT)),
-            graceful: Duration::from_secs(DEFAULT_GRACEFUL_TIMEOUT),
-            keep_alive: Duration::from_secs(DEFAULT_KEEP_ALIVE),
-            header: Duration::from_secs(DEFAULT_HEADER_TIMEOUT),
-            body: Duration::from_secs(DEFAULT_BODY_TIMEOUT),
-            body_min_rate: DEFAULT_BODY_MIN_RATE,
-        }
-    }
-}
-
-/// Where access-log lines go.
+/// The app of a bundled executable (`bundle::Embedded::bundled`): its archive, which is this
+/// executable, and the sys.path entries inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AccessLog {
-    Stdout,
-    File(PathBuf),
-    Off,
+pub struct Bundled {
+    pub archive: PathBuf,
+    pub sys_path: Vec<String>,
 }
 
 /// Everything `rwsgi run` needs, validated.
@@ -264,7 +185,7 @@ pub struct Config {
     pub mount: Option<String>,
     pub pythonpath: Vec<PathBuf>,
     /// Set when this executable is a bundle: the app comes from the archive appended to it.
-    pub bundle: Option<crate::bundle::Embedded>,
+    pub bundle: Option<Bundled>,
     pub workers: usize,
     pub threads: usize,
     pub timeouts: Timeouts,

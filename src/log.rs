@@ -10,7 +10,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 
 use crate::access_log::{self, Access, Format};
-use crate::config::AccessLog;
 
 /// The least severe level written (`--log-level`).
 static LEVEL: AtomicU8 = AtomicU8::new(0);
@@ -25,6 +24,14 @@ static DEFAULT: std::sync::LazyLock<Format> =
 
 /// Server-log lines as JSON objects (`--log-format json`).
 static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Where access-log lines go (`--access-log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLog {
+    Stdout,
+    File(std::path::PathBuf),
+    Off,
+}
 
 /// Set the level and open the access log. Called once in the master before the workers are
 /// forked, so they inherit both (an append-mode file keeps their lines whole).

@@ -11,6 +11,7 @@ use rwsgi::cli::{Cli, Command};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use rwsgi::config::Config;
+use rwsgi::python::script::Invocation;
 
 fn main() -> ExitCode {
     // mimalloc asks for transparent huge pages on its arenas: each first touch then zeroes
@@ -129,7 +130,7 @@ fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => {
             let mut config = Config::from_cli(&args)?;
-            config.bundle = embedded;
+            config.bundle = embedded.as_ref().map(rwsgi::bundle::Embedded::bundled);
             if args.print_config {
                 print!("{}", config.to_toml());
                 return Ok(ExitCode::SUCCESS);
@@ -149,9 +150,9 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Check(args) => rwsgi::check::command(&args),
         Command::Python(mut args) => {
             args.as_python = as_python;
-            rwsgi::python::script::run(&args)
+            rwsgi::python::script::run(&args.invocation())
         }
-        Command::Pip(args) => rwsgi::python::script::run(&rwsgi::cli::PythonArgs {
+        Command::Pip(args) => rwsgi::python::script::run(&Invocation {
             module: Some("rwsgi._pip".to_owned()),
             args: args.args,
             ..Default::default()
@@ -164,7 +165,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 &args.output,
             )?;
             let (exe, base_len) = rwsgi::bundle::rwsgi_binary()?;
-            rwsgi::python::bundler::write(&plan, &exe, base_len)?;
+            rwsgi::python::bundler::write(&plan.archive(exe, base_len))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -13,9 +13,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::{Limits, Timeouts};
 use crate::drain::{Drain, Tracked};
 use crate::http::guard::{ConnState, GuardedIo};
+use crate::http::limits::{Limits, Timeouts};
 use crate::http::service::{self, Shared};
 use crate::http::zero_copy::ZeroCopy;
 use crate::load::Held;

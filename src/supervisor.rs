@@ -15,14 +15,7 @@ use crate::config::{Bind, Config};
 use crate::log;
 use crate::python::{LoadError, Preloaded};
 use crate::sys::{self, ExitStatus, Forked};
-use crate::worker;
-
-/// A socket bound by the master and inherited by every worker.
-pub enum BoundListener {
-    Tcp(std::net::TcpListener),
-    /// The socket and its path, removed at exit.
-    Unix(UnixListener, PathBuf),
-}
+use crate::worker::{self, BoundListener};
 
 /// Beyond the workers' own graceful timeout, how long the master waits before SIGKILL.
 const KILL_MARGIN: Duration = Duration::from_secs(5);
@@ -78,16 +71,6 @@ fn bind(binds: &[Bind], backlog: i32) -> anyhow::Result<Vec<BoundListener>> {
             Ok(listener)
         })
         .collect()
-}
-
-impl BoundListener {
-    fn fd(&self) -> std::os::fd::RawFd {
-        use std::os::fd::AsRawFd;
-        match self {
-            Self::Tcp(l) => l.as_raw_fd(),
-            Self::Unix(l, _) => l.as_raw_fd(),
-        }
-    }
 }
 
 /// Sockets passed by systemd socket activation (`LISTEN_PID` is us, `LISTEN_FDS` counts them

@@ -1,5 +1,7 @@
 //! One worker process, after fork: load the app on its Python threads, report to the master
-//! through the boot pipe, then serve on its own tokio runtime until told to stop.
+//! through the boot pipe, then serve on its own tokio runtime until told to stop. Also what a
+//! worker is handed: the sockets the master bound ([`BoundListener`]) and the app's settings
+//! ([`app_settings`], from the validated config).
 
 use std::io::Write;
 use std::path::Path;
@@ -8,15 +10,14 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::config::{AppSpec, Config};
+use crate::config::{AppSpec, Bundled, Config};
 use crate::http::service::Shared;
 use crate::lifecycle::{self, Lifecycle, Retire};
 use crate::load::Load;
 use crate::log;
-use crate::python::app::AppSettings;
+use crate::python::app::{AppSettings, AppSource};
 use crate::python::{Pool, Preloaded};
 use crate::server::{self, Listener, ServerSettings};
-use crate::supervisor::BoundListener;
 use crate::sys;
 use crate::wsgi::environ::EnvironRules;
 
@@ -280,13 +281,13 @@ pub fn app_settings(config: &Config) -> AppSettings {
 pub fn app_settings_of(
     app: &AppSpec,
     pythonpath: &[std::path::PathBuf],
-    bundle: Option<&crate::bundle::Embedded>,
+    bundle: Option<&Bundled>,
     multiprocess: bool,
 ) -> AppSettings {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let text = |p: &Path| p.to_string_lossy().into_owned();
     let first = match (bundle, app) {
-        (Some(bundle), _) => bundle.sys_path(),
+        (Some(bundle), _) => bundle.sys_path.clone(),
         (None, AppSpec::File { path, .. }) => {
             vec![text(absolute(path).parent().unwrap_or(Path::new("")))]
         }
@@ -296,8 +297,13 @@ pub fn app_settings_of(
         .into_iter()
         .chain(pythonpath.iter().map(|p| text(&absolute(p))))
         .collect();
+    let (source, callable) = match app {
+        AppSpec::File { path, callable } => (AppSource::File(path.clone()), callable),
+        AppSpec::Module { module, callable } => (AppSource::Module(module.clone()), callable),
+    };
     AppSettings {
-        spec: app.clone(),
+        source,
+        callable: callable.clone(),
         sys_path,
         bundle: bundle.map(|b| text(&b.archive)),
         multiprocess,
@@ -341,7 +347,22 @@ async fn stop_signal(streams: Option<[tokio::signal::unix::Signal; 3]>) {
     }
 }
 
+/// A socket bound by the master (`supervisor`) and inherited by every worker.
+pub enum BoundListener {
+    Tcp(std::net::TcpListener),
+    /// The socket and its path, removed at exit.
+    Unix(std::os::unix::net::UnixListener, std::path::PathBuf),
+}
+
 impl BoundListener {
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Self::Tcp(l) => l.as_raw_fd(),
+            Self::Unix(l, _) => l.as_raw_fd(),
+        }
+    }
+
     fn to_tokio(&self) -> std::io::Result<Listener> {
         Ok(match self {
             Self::Tcp(l) => Listener::Tcp(tokio::net::TcpListener::from_std(l.try_clone()?)?),

@@ -881,3 +881,39 @@ fn unbuffered_output_keeps_its_order() {
     assert_eq!(run(&[], None), "2 stderr\n1 stdout\n");
     assert_eq!(run(&["-E"], Some("1")), "2 stderr\n1 stdout\n");
 }
+
+/// Reference cycles promoted out of the young generation are collected between requests, as
+/// CPython's older-generation collections do (patch/gc_generations.rs): each request leaves
+/// one cycle that was alive through a young collection; RustPython alone never freed them.
+#[test]
+fn cycles_promoted_during_a_request_are_collected() {
+    let dir = TempDir::new("gc-generations");
+    let app = dir.path().join("app.py");
+    std::fs::write(
+        &app,
+        "import gc, weakref\n\
+         class Node:\n    pass\n\
+         live = weakref.WeakSet()\n\
+         def application(environ, start_response):\n    \
+             a = Node(); a.me = a; live.add(a)\n    \
+             junk = [[] for _ in range(3000)]\n    \
+             body = ('%d %d' % (len(live), gc.get_stats()[0]['collections'])).encode()\n    \
+             start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+             return [body]\n",
+    )
+    .expect("app");
+    let server = Server::start(&[&app.to_string_lossy()]);
+    let mut last = String::new();
+    for _ in 0..300 {
+        let resp = server.get("/");
+        assert_eq!(resp.status, 200, "{}", server.log_text());
+        last = resp.text();
+    }
+    let mut numbers = last
+        .split(' ')
+        .map(|n| n.parse::<usize>().expect("a number"));
+    let (live, young) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    assert!(young >= 300, "each request ran a young collection: {last}");
+    // One generation-1 collection per 10 young ones: at most ~10 cycles wait at any time.
+    assert!(live <= 30, "{live} of 300 request cycles are still alive");
+}

@@ -16,8 +16,8 @@ use thiserror::Error;
 use crate::access_log::Access;
 use crate::http::guard::OpenRequest;
 use crate::http::zero_copy;
+use crate::job::Reply;
 use crate::log;
-use crate::python::Reply;
 
 /// Why a response body stopped early. hyper then closes the connection instead of pretending
 /// the response was complete.

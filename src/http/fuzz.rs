@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
-use crate::config::Limits;
 use crate::http::guard::{ConnState, Cut, Scanner, Verdict};
+use crate::http::limits::Limits;
 use crate::wsgi::environ::{self, ConnInfo, EnvironRules};
 use crate::wsgi::forwarded::TrustedProxies;
 use crate::wsgi::response::HeadBuilder;

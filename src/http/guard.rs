@@ -28,7 +28,7 @@ use http::StatusCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use crate::config::{Limits, Timeouts};
+use crate::http::limits::{Limits, Timeouts};
 use crate::http::proxy_protocol::{self, Parsed};
 use crate::http::zero_copy::{self, Segments, ZeroCopy};
 use crate::wsgi::environ::RawTarget;

@@ -1,13 +1,17 @@
 //! The HTTP side of a request (tokio + hyper, never Python): [`guard`] checks the request
-//! framing before hyper parses it (and reads a [`proxy_protocol`] header); [`service`] turns a request into a job for the Python threads
+//! framing before hyper parses it (and reads a [`proxy_protocol`] header), within the
+//! [`limits`]; [`service`] turns a request into a job for the Python threads
 //! and the replies into a response; [`body`] streams the reply as the response body and writes
-//! the access-log line; [`static_files`] serves `--static` directories; [`zero_copy`] sends
+//! the access-log line; [`error`] maps the failures that never reach the app to status codes;
+//! [`static_files`] serves `--static` directories; [`zero_copy`] sends
 //! file bodies with sendfile(2). `fuzz` (tests only) runs generated requests through all of it.
 
 pub mod body;
+pub mod error;
 #[cfg(test)]
 mod fuzz;
 pub mod guard;
+pub mod limits;
 pub mod proxy_protocol;
 pub mod service;
 pub mod static_files;

@@ -2,7 +2,6 @@
 //! reply into a response. Errors that never reach the app are mapped in `error::RequestError`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, header};
@@ -10,15 +9,15 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 
 use crate::access_log::Access;
-use crate::config::{Limits, Timeouts};
-use crate::error::RequestError;
 use crate::http::body::ReplyBody;
+use crate::http::error::RequestError;
 use crate::http::guard::{ConnState, Verdict};
+use crate::http::limits::{Limits, Timeouts};
 use crate::http::static_files::{self, StaticMount};
+use crate::job::{BodyChannel, BodyFault, FaultCell, Job, Reply, Token};
 use crate::lifecycle::{Lifecycle, Retire};
 use crate::load::Load;
 use crate::log;
-use crate::python::{BodyChannel, Job, Reply};
 use crate::wsgi::environ::{self, ConnInfo, EnvironError, EnvironRules};
 use crate::wsgi::input::InputError;
 
@@ -54,12 +53,6 @@ pub struct Shared {
     pub lifecycle: Arc<Lifecycle>,
     pub statics: Vec<StaticMount>,
 }
-
-/// What went wrong with a request body while the app read it.
-const BODY_OK: u8 = 0;
-const BODY_MALFORMED: u8 = 1;
-const BODY_TOO_LARGE: u8 = 2;
-const BODY_TOO_SLOW: u8 = 3;
 
 /// The service function for hyper.
 pub async fn handle(
@@ -188,7 +181,7 @@ async fn call(
     {
         return Err(RequestError::TooLarge);
     }
-    let fault = Arc::new(AtomicU8::new(BODY_OK));
+    let fault = Arc::new(FaultCell::default());
     // A client that asked for 100-continue and was never told to send is not drained: that
     // would invite the body the app did not want.
     let drain = !parts
@@ -218,7 +211,7 @@ async fn call(
         body,
         reply: reply_tx,
         what: Arc::clone(&what_shared),
-        in_flight: shared.load.begin(what_shared),
+        in_flight: Token::new(shared.load.begin(what_shared)),
     };
     // The job now counts as busy; the slot held since accept can go.
     state.release();
@@ -245,12 +238,12 @@ async fn call(
         log::error("the app's thread ended without a response (see the error above)");
         return Err(RequestError::NoResponse);
     };
-    match fault.load(Ordering::Relaxed) {
+    match fault.get() {
         // The body broke under the app: whatever it answered, the request was bad.
-        BODY_MALFORMED => return Err(RequestError::BadBody),
-        BODY_TOO_LARGE => return Err(RequestError::TooLarge),
-        BODY_TOO_SLOW => return Err(RequestError::TooSlow),
-        _ => {}
+        Some(BodyFault::Malformed) => return Err(RequestError::BadBody),
+        Some(BodyFault::TooLarge) => return Err(RequestError::TooLarge),
+        Some(BodyFault::TooSlow) => return Err(RequestError::TooSlow),
+        None => {}
     }
     let rest = (!done).then_some(replies);
     let mut response = Response::new(ReplyBody::streaming(first, rest, head.content_length));
@@ -314,7 +307,7 @@ async fn prefetch(
 /// (so `100 Continue` goes out only then) and forwards chunks with backpressure.
 fn pump(
     mut body: Incoming,
-    fault: Arc<AtomicU8>,
+    fault: Arc<FaultCell>,
     drain: bool,
     limit: Option<u64>,
     timeouts: Timeouts,
@@ -338,10 +331,10 @@ fn pump(
                     Ok(data) => {
                         received += data.len() as u64;
                         if limit.is_some_and(|l| received > l) {
-                            fault.store(BODY_TOO_LARGE, Ordering::Relaxed);
+                            fault.set(BodyFault::TooLarge);
                             Err(InputError::TooLarge)
                         } else if too_slow(received, began.elapsed(), &timeouts) {
-                            fault.store(BODY_TOO_SLOW, Ordering::Relaxed);
+                            fault.set(BodyFault::TooSlow);
                             Err(InputError::TooSlow)
                         } else {
                             Ok(data)
@@ -351,10 +344,10 @@ fn pump(
                 },
                 Some(Err(e)) if e.is_incomplete_message() => Err(InputError::Disconnected),
                 Some(Err(e)) => {
-                    fault.store(BODY_MALFORMED, Ordering::Relaxed);
+                    fault.set(BodyFault::Malformed);
                     Err(InputError::Malformed(e.to_string()))
                 }
-                // An empty chunk marks the end (see python::native::ChannelSource).
+                // An empty chunk marks the end (see job::BodyChannel).
                 None => Ok(Bytes::new()),
             };
             let last = !matches!(&item, Ok(data) if !data.is_empty());

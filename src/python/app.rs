@@ -1,18 +1,18 @@
 //! The app as one interpreter holds it: loading it (and what every call needs) once, then
 //! serving one job at a time: the environ dict, the call, the response.
 
+use std::path::PathBuf;
+
 use rustpython_vm::{
     Py, PyObjectRef, PyResult, VirtualMachine,
     builtins::{PyModule, PyStr, PyTuple, PyType},
 };
 use thiserror::Error;
 
-use crate::config::AppSpec;
-
 use super::call::{self, CallConsts, exception_text};
 use super::convert::{self, EnvironConsts};
 use super::native::{self, ChannelSource};
-use super::{BodyChannel, Reply};
+use crate::job::{BodyChannel, Reply};
 use crate::wsgi::environ::Environ;
 
 /// Why the app could not be loaded.
@@ -37,10 +37,21 @@ impl LoadError {
     }
 }
 
-/// What every Python thread needs to load the app.
+/// Where the app's module comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppSource {
+    /// A file loaded by path.
+    File(PathBuf),
+    /// A module imported from sys.path (dotted).
+    Module(String),
+}
+
+/// What every Python thread needs to load the app: plain values, resolved by the edge.
 #[derive(Debug)]
 pub struct AppSettings {
-    pub spec: AppSpec,
+    pub source: AppSource,
+    /// The WSGI callable's name in the module (dotted).
+    pub callable: String,
     pub sys_path: Vec<String>,
     /// A bundled executable's path: its files are mounted read-only before the app loads.
     pub bundle: Option<String>,
@@ -90,11 +101,9 @@ impl App {
         settings: &AppSettings,
         watch: Option<&std::sync::Arc<super::watchdog::ThreadWatch>>,
     ) -> Result<Self, LoadError> {
-        let (kind, target, callable) = match &settings.spec {
-            AppSpec::File { path, callable } => {
-                ("file", path.to_string_lossy().into_owned(), callable)
-            }
-            AppSpec::Module { module, callable } => ("module", module.clone(), callable),
+        let (kind, target) = match &settings.source {
+            AppSource::File(path) => ("file", path.to_string_lossy().into_owned()),
+            AppSource::Module(module) => ("module", module.clone()),
         };
         // Everything rwsgi needs from Python is imported and bound before the app's first line
         // runs: an app may install an import hook (Mercurial's demandimport replaces
@@ -130,7 +139,7 @@ impl App {
                     (
                         vm.ctx.new_str(kind),
                         vm.ctx.new_str(target),
-                        vm.ctx.new_str(callable.as_str()),
+                        vm.ctx.new_str(settings.callable.as_str()),
                     ),
                     vm,
                 )

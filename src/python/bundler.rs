@@ -1,29 +1,43 @@
 //! `rwsgi bundle`: hands the plan to the Python half (`pylib/rwsgi/_bundle.py`), which copies
 //! the binary, compiles the modules and writes the archive, with progress on stderr.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use rustpython_vm::builtins::PyBaseExceptionRef;
 use rustpython_vm::{AsObject, PyObjectRef, PyResult, VirtualMachine};
 
-use crate::bundle::Plan;
-
 use super::call::exception_text;
 use super::interp;
 
-/// Write the bundle that `plan` describes, from the first `base_len` bytes of `exe`.
-pub fn write(plan: &Plan, exe: &Path, base_len: u64) -> anyhow::Result<()> {
-    let interp = interp::build(Vec::new());
-    let outcome =
-        interp.enter(|vm| build(vm, plan, exe, base_len).map_err(|exc| describe(vm, &exc)));
-    interp.finalize(None);
-    outcome.map_err(|e| anyhow!("cannot write bundle {}: {e}", plan.output.display()))
+/// What to write, as plain values (the edge's `bundle::Plan` gives them).
+#[derive(Debug)]
+pub struct Archive {
+    /// The rwsgi binary, of which the first `base_len` bytes are copied.
+    pub exe: PathBuf,
+    pub base_len: u64,
+    /// The executable to write.
+    pub output: PathBuf,
+    /// The archive comment that makes the output a bundle.
+    pub comment: String,
+    /// (name in the archive, directory on disk); `None` for a directory stored under an
+    /// earlier root.
+    pub roots: Vec<(String, Option<PathBuf>)>,
+    /// The app's top-level module (the Python side refuses a standard-library name).
+    pub top_module: String,
 }
 
-fn build(vm: &VirtualMachine, plan: &Plan, exe: &Path, base_len: u64) -> PyResult<()> {
+/// Write the bundle that `archive` describes.
+pub fn write(archive: &Archive) -> anyhow::Result<()> {
+    let interp = interp::build(Vec::new());
+    let outcome = interp.enter(|vm| build(vm, archive).map_err(|exc| describe(vm, &exc)));
+    interp.finalize(None);
+    outcome.map_err(|e| anyhow!("cannot write bundle {}: {e}", archive.output.display()))
+}
+
+fn build(vm: &VirtualMachine, archive: &Archive) -> PyResult<()> {
     let path = |p: &Path| -> PyObjectRef { vm.ctx.new_str(p.to_string_lossy().as_ref()).into() };
-    let roots = plan
+    let roots = archive
         .roots
         .iter()
         .map(|(name, dir)| {
@@ -36,12 +50,12 @@ fn build(vm: &VirtualMachine, plan: &Plan, exe: &Path, base_len: u64) -> PyResul
     let bundle = vm.import("rwsgi._bundle", 0)?.get_attr("_bundle", vm)?;
     bundle.get_attr("build", vm)?.call(
         vec![
-            path(exe),
-            vm.ctx.new_int(base_len).into(),
-            path(&plan.output),
-            vm.ctx.new_str(plan.comment(base_len)).into(),
+            path(&archive.exe),
+            vm.ctx.new_int(archive.base_len).into(),
+            path(&archive.output),
+            vm.ctx.new_str(archive.comment.as_str()).into(),
             vm.ctx.new_list(roots).into(),
-            vm.ctx.new_str(plan.top_module()).into(),
+            vm.ctx.new_str(archive.top_module.as_str()).into(),
         ],
         vm,
     )?;

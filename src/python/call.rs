@@ -42,7 +42,7 @@ pub fn serve(
     vm: &VirtualMachine,
     app: &PyObject,
     environ: PyDictRef,
-    tx: flume::Sender<super::Reply>,
+    tx: flume::Sender<crate::job::Reply>,
     consts: &CallConsts,
 ) {
     let start = rustpython_vm::PyPayload::into_ref(

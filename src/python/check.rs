@@ -1,6 +1,6 @@
 //! `rwsgi check` on the Python side: an interpreter with the app loaded exactly as `run` loads
 //! it, handed to `pylib/rwsgi/_check.py`, which calls it with a few requests and validates what
-//! it does. Takes plain settings and prints nothing: the edge (`crate::check`) reports.
+//! it does. Takes plain settings and prints nothing: the edge reports.
 
 use rustpython_vm::{
     PyObjectRef, PyResult, VirtualMachine,

@@ -6,9 +6,8 @@ pub(crate) use _rwsgi::module_def;
 
 use bytes::Bytes;
 
+use crate::job::BodyChannel;
 use crate::wsgi::input::{ChunkSource, InputError};
-
-use super::BodyChannel;
 
 /// `BodyChannel` as a blocking chunk source. An empty chunk marks the end of the body; a channel
 /// closed without one means the connection went away.

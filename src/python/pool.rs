@@ -9,9 +9,11 @@ use std::thread::JoinHandle;
 use rustpython_vm::Interpreter;
 
 use super::app::{App, AppSettings, LoadError};
+use super::interp;
+use super::patch::gc_generations::OlderGenerations;
 use super::preload::Preloaded;
 use super::watchdog::{Dumper, ThreadWatch};
-use super::{Job, Reply, interp};
+use crate::job::{Job, Reply};
 
 /// Stack for each Python thread: deep framework call chains recurse through Rust frames.
 const PYTHON_STACK: usize = 16 * 1024 * 1024;
@@ -173,6 +175,7 @@ fn serve_jobs(
     panicked: &flume::Sender<String>,
     watch: &Arc<ThreadWatch>,
 ) {
+    let mut older = interp.enter(OlderGenerations::new);
     // Waiting happens outside the interpreter: a thread blocked while attached could stall
     // the interpreter's stop-the-world pauses (RUSTPYTHON.md).
     while let Ok(job) = queue.recv() {
@@ -190,7 +193,12 @@ fn serve_jobs(
         // request is answered 500 (or cut, if its head went out), this interpreter is
         // abandoned as it may be half-updated, and the worker is told to retire.
         let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            interp.enter(|vm| loaded.serve(vm, environ, body, reply));
+            interp.enter(|vm| {
+                loaded.serve(vm, environ, body, reply);
+                // Between requests, no app frame running: the collections RustPython's
+                // collector never schedules itself (patch/gc_generations.rs).
+                older.after_request(vm);
+            });
         }));
         watch.idle();
         drop(in_flight);

@@ -1,6 +1,6 @@
 //! The app's response for one request: `start_response` and `write` as native callables
 //! (`_rwsgi.StartResponse`, `_rwsgi.Write`), and the sends that carry the status, headers and
-//! body to the HTTP side in the order the contract in `python/mod.rs` sets. PEP 3333's rules on
+//! body to the HTTP side in the order the contract in `crate::job` sets. PEP 3333's rules on
 //! when `start_response` may be called again live here; the call itself is `python::call`.
 
 pub(crate) use _response::{StartResponse, assertion, is_disconnect};
@@ -20,7 +20,7 @@ pub(crate) mod _response {
         types::Callable,
     };
 
-    use crate::python::Reply as ReplyMsg;
+    use crate::job::Reply as ReplyMsg;
     use crate::wsgi::response::{HeadBuilder, ResponseHead};
 
     /// `start_response`, and the state of the response it starts.

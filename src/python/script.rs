@@ -9,9 +9,36 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use rustpython_vm::{PyResult, VirtualMachine};
 
-use crate::cli::PythonArgs;
-
 use super::interp;
+
+/// What to run and how: python's command line as plain values (the edge's `cli::PythonArgs`).
+#[derive(Debug, Default)]
+pub struct Invocation {
+    /// `-c CODE`.
+    pub code: Option<String>,
+    /// `-m MODULE`.
+    pub module: Option<String>,
+    /// The script, then its arguments; with `-c` or `-m`, only the arguments.
+    pub args: Vec<String>,
+    /// Directories to add to sys.path after the script's own.
+    pub pythonpath: Vec<PathBuf>,
+    /// `-u`: stdout and stderr unbuffered.
+    pub unbuffered: bool,
+    /// `-I`: ignore PYTHONPATH and PYTHONUNBUFFERED, skip `site`.
+    pub isolated: bool,
+    /// `-E`: ignore PYTHONPATH and PYTHONUNBUFFERED.
+    pub ignore_environment: bool,
+    /// `-S`: skip `site`.
+    pub no_site: bool,
+    /// `-X OPTION`s.
+    pub xoptions: Vec<String>,
+    /// `-W ARG`s.
+    pub warnoptions: Vec<String>,
+    /// `-O` counted.
+    pub optimize: u8,
+    /// Started as a python: `site` is imported, as a python would.
+    pub as_python: bool,
+}
 
 /// What to run.
 enum Source {
@@ -22,7 +49,7 @@ enum Source {
 
 /// Run the script and return its exit status. Errors are rwsgi's own (a missing script), not
 /// the script's: those become a traceback and status 1, as in python.
-pub fn run(args: &PythonArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &Invocation) -> anyhow::Result<ExitCode> {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let flagged = |flag: &str| {
         std::iter::once(flag.to_owned())

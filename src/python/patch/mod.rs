@@ -5,6 +5,7 @@
 pub mod bytes_strip;
 pub mod compile;
 pub mod dict_subclass;
+pub mod gc_generations;
 pub mod json_int;
 pub mod length_hint;
 pub mod main_module;
