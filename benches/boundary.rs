@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rwsgi::http::occupancy::Occupancy;
 use rwsgi::job::{Job, Reply, Token};
-use rwsgi::load::Load;
 use rwsgi::python::app::{App, AppSettings, AppSource};
 use rwsgi::python::{Pool, interp};
 use rwsgi::wsgi::environ::{self, ConnInfo, EnvironRules};
@@ -98,7 +98,7 @@ struct Request {
     parts: http::request::Parts,
     conn: ConnInfo,
     rules: EnvironRules,
-    load: Arc<Load>,
+    occupancy: Arc<Occupancy>,
 }
 
 impl Request {
@@ -124,7 +124,7 @@ impl Request {
                 mount: None,
                 trusted: TrustedProxies::parse(&[]).unwrap_or_else(|e| panic!("{e}")),
             },
-            load: Load::new(1, None),
+            occupancy: Occupancy::new(1, None),
         }
     }
 
@@ -141,7 +141,7 @@ impl Request {
             body: None,
             reply,
             what: "GET /hello".into(),
-            in_flight: Token::new(self.load.begin("GET /hello".to_owned())),
+            in_flight: Token::new(self.occupancy.begin("GET /hello".to_owned())),
         };
         (job, replies)
     }

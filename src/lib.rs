@@ -5,43 +5,31 @@
 //!
 //! Layers, bottom to top. A module uses only the layers below its own and the modules of its
 //! own part, never one above (the test `layers` holds every file under `src/` to this table,
-//! and allows no cycle between modules):
+//! and allows no cycle between modules). The folders show the layers: [`edge`], [`process`],
+//! [`observe`], [`http`], [`job`], [`wsgi`], [`python`]; [`process`] spans three of them, so
+//! the table names its modules one by one:
 //!
 //! | layer | part | modules |
 //! |---|---|---|
-//! | 0 | raw calls | [`sys`] (the raw Unix calls) |
+//! | 0 | raw calls | [`process::sys`] (the raw Unix calls) |
 //! | 1 | PEP 3333 | [`wsgi`] (environ, response head checks, input buffering: pure Rust) |
-//! | 2 | observe | [`log`] (server and access logs), [`access_log`] (its line formats), [`metrics`] (the shared Prometheus counters), [`lifecycle`] (why a worker retires) |
+//! | 2 | observe | [`observe::log`] (server and access logs), [`observe::access_log`] (its line formats), [`observe::metrics`] (the shared Prometheus counters), [`process::lifecycle`] (why a worker retires) |
 //! | 3 | contract | [`job`] (the one crossing between HTTP and Python: jobs, replies, the body stream) |
-//! | 4 | HTTP | [`http`] (request → job, reply → response; limits; errors → status codes), [`server`] (accept loop), [`drain`] (graceful drain), [`load`] (admission by free Python threads), [`tls`] (rustls configuration) |
+//! | 4 | HTTP | [`http`] (request → job, reply → response; limits; errors → status codes), [`http::server`] (accept loop), [`http::drain`] (graceful drain), [`http::occupancy`] (admission by free Python threads), [`http::tls`] (rustls configuration) |
 //! | 4 | Python | [`python`] (interpreters, the app's threads, the native `_rwsgi` module) and the frozen `pylib/` |
-//! | 5 | edge | [`cli`] (clap), [`config`] (validated settings), [`config_file`] (`--config`), [`bundle`] (bundled executables), [`check`] (`rwsgi check`, `run --check`), [`reload`] (`--reload`), [`supervisor`] (master process: binds, forks workers, restarts, signals), [`worker`] (one worker process) |
+//! | 5 | edge | [`edge::cli`] (clap), [`edge::config`] (validated settings), [`edge::config_file`] (`--config`), [`edge::bundle`] (bundled executables), [`edge::check`] (`rwsgi check`, `run --check`), [`process::reload`] (`--reload`), [`process::supervisor`] (master process: binds, forks workers, restarts, signals), [`process::worker`] (one worker process) |
 //!
 //! HTTP (tokio + hyper, never Python) and Python (the only code naming RustPython types) are
 //! siblings: neither imports the other; they meet in [`job`]. Python takes plain parameters,
 //! never the edge's types; the edge converts. Within the edge, `config` uses `cli` (never the
 //! reverse), `bundle` uses `config`, `supervisor` uses `worker`, `check` uses `worker`.
 
-pub mod access_log;
-pub mod bundle;
-pub mod check;
-pub mod cli;
-pub mod config;
-pub mod config_file;
-pub mod drain;
+pub mod edge;
 pub mod http;
 pub mod job;
-pub mod lifecycle;
-pub mod load;
-pub mod log;
-pub mod metrics;
+pub mod observe;
+pub mod process;
 pub mod python;
-pub mod reload;
-pub mod server;
-pub mod supervisor;
-pub mod sys;
-pub mod tls;
-pub mod worker;
 pub mod wsgi;
 
 /// Holds every file under `src/` to the layer table of the crate docs (`# Layout`).
@@ -50,36 +38,59 @@ mod layers {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::{Path, PathBuf};
 
-    /// The layer table of the crate docs: each top-level module (a file under `src/`, or a
-    /// folder with all its files), its rank and its part. A module may use the modules of a
-    /// lower rank and those of its own part; never a higher rank, nor another part of its own
-    /// rank (HTTP and Python are siblings that meet only in `job`).
+    /// The layer table of the crate docs: each module (a file under `src/`, or a folder with all
+    /// its files not named here on their own), its rank and its part. A module is keyed by its
+    /// path below the crate root (`process::sys`); a file or an import takes the entry of its
+    /// two-segment path if the table has one, else that of its folder. A module may use the
+    /// modules of a lower rank and those of its own part; never a higher rank, nor another part
+    /// of its own rank (HTTP and Python are siblings that meet only in `job`).
     const LAYERS: &[(&str, u8, &str)] = &[
-        ("sys", 0, "sys"),
+        ("process::sys", 0, "sys"),
         ("wsgi", 1, "wsgi"),
-        ("log", 2, "observe"),
-        ("access_log", 2, "observe"),
-        ("metrics", 2, "observe"),
-        ("lifecycle", 2, "observe"),
+        ("observe", 2, "observe"),
+        ("observe::log", 2, "observe"),
+        ("observe::access_log", 2, "observe"),
+        ("observe::metrics", 2, "observe"),
+        ("process::lifecycle", 2, "observe"),
         ("job", 3, "job"),
         ("python", 4, "python"),
         ("http", 4, "http"),
-        ("server", 4, "http"),
-        ("drain", 4, "http"),
-        ("load", 4, "http"),
-        ("tls", 4, "http"),
-        ("cli", 5, "edge"),
-        ("config", 5, "edge"),
-        ("config_file", 5, "edge"),
-        ("bundle", 5, "edge"),
-        ("check", 5, "edge"),
-        ("reload", 5, "edge"),
-        ("supervisor", 5, "edge"),
-        ("worker", 5, "edge"),
+        ("http::server", 4, "http"),
+        ("http::drain", 4, "http"),
+        ("http::occupancy", 4, "http"),
+        ("http::tls", 4, "http"),
+        ("edge", 5, "edge"),
+        ("edge::cli", 5, "edge"),
+        ("edge::config", 5, "edge"),
+        ("edge::config_file", 5, "edge"),
+        ("edge::bundle", 5, "edge"),
+        ("edge::check", 5, "edge"),
+        ("process", 5, "edge"),
+        ("process::reload", 5, "edge"),
+        ("process::supervisor", 5, "edge"),
+        ("process::worker", 5, "edge"),
         // The crate root and the binary (which names the library `rwsgi::`).
         ("lib", 6, "root"),
         ("main", 6, "root"),
     ];
+
+    /// The table's key for `path` (`process::sys::fork` → `process::sys`,
+    /// `http::guard::scan` → `http`): its first two segments if the table names them, else its
+    /// first.
+    fn module_of(path: &str) -> String {
+        let mut segments = path.split("::");
+        let first = segments.next().unwrap_or_default();
+        match segments.next() {
+            Some(second)
+                if LAYERS
+                    .iter()
+                    .any(|(m, ..)| *m == format!("{first}::{second}")) =>
+            {
+                format!("{first}::{second}")
+            }
+            _ => first.to_owned(),
+        }
+    }
 
     /// Imports let through against the table: (file under `src/`, module it uses, why).
     /// Each one is a debt; keep the list empty.
@@ -177,11 +188,49 @@ mod layers {
         out
     }
 
-    /// The top-level modules that `code` names through `root::` (`crate::log::info(..)`,
-    /// `use crate::{job, wsgi::environ}`), with the line of each.
+    /// The module paths, up to two segments, that `code` names through `root::`
+    /// (`crate::observe::log::info(..)` names `observe::log`, `use crate::{job, wsgi::environ}`
+    /// names `job` and `wsgi::environ`), with the line of each.
     fn references(code: &str, root: &str) -> Vec<(usize, String)> {
         let ident = |c: char| c == '_' || c.is_alphanumeric();
         let word = |s: &str| -> String { s.chars().take_while(|&c| ident(c)).collect() };
+        // The first segment of each item of the group that `group` opens (just past its `{`),
+        // at its top level, with what follows that segment.
+        let items = |group: &str| -> Vec<(String, String)> {
+            let mut out = Vec::new();
+            let mut depth = 0usize;
+            let mut item_start = true;
+            for (k, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    c if depth == 0 && item_start && ident(c) => {
+                        let name = word(&group[k..]);
+                        out.push((name.clone(), group[k + name.len()..].to_owned()));
+                        item_start = false;
+                    }
+                    _ => {}
+                }
+            }
+            out
+        };
+        // `first` and, when `after` (what follows it) goes on with `::`, each second segment.
+        let paths = |first: String, after: &str| -> Vec<String> {
+            let Some(rest) = after.strip_prefix("::") else {
+                return vec![first];
+            };
+            let seconds: Vec<String> = match rest.strip_prefix('{') {
+                Some(group) => items(group).into_iter().map(|(name, _)| name).collect(),
+                None => vec![word(rest)],
+            };
+            let seconds: Vec<String> = seconds.into_iter().filter(|s| !s.is_empty()).collect();
+            if seconds.is_empty() {
+                return vec![first];
+            }
+            seconds.iter().map(|s| format!("{first}::{s}")).collect()
+        };
         let mut found = Vec::new();
         for (n, line) in code.lines().enumerate() {
             let pattern = format!("{root}::");
@@ -194,26 +243,18 @@ mod layers {
                     continue;
                 }
                 if let Some(group) = after.strip_prefix('{') {
-                    // The first segment of each item of a group, at its top level.
-                    let mut depth = 0usize;
-                    let mut item_start = true;
-                    for (k, c) in group.char_indices() {
-                        match c {
-                            '{' => depth += 1,
-                            '}' if depth == 0 => break,
-                            '}' => depth -= 1,
-                            ',' if depth == 0 => item_start = true,
-                            c if item_start && ident(c) => {
-                                found.push((n + 1, word(&group[k..])));
-                                item_start = false;
-                            }
-                            _ => {}
+                    for (first, tail) in items(group) {
+                        for path in paths(first, &tail) {
+                            found.push((n + 1, path));
                         }
                     }
                 } else {
                     let name = word(after);
                     if !name.is_empty() {
-                        found.push((n + 1, name));
+                        let tail = &after[name.len()..];
+                        for path in paths(name, tail) {
+                            found.push((n + 1, path));
+                        }
                     }
                 }
             }
@@ -236,9 +277,9 @@ mod layers {
         for path in &files {
             let rel = path.strip_prefix(&src).expect("under src/");
             let name = rel.to_string_lossy().into_owned();
-            let first = rel.components().next().expect("a path");
-            let module = first.as_os_str().to_string_lossy();
-            let module = module.strip_suffix(".rs").unwrap_or(&module).to_owned();
+            let path_name = name.strip_suffix(".rs").unwrap_or(&name);
+            let path_name = path_name.strip_suffix("/mod").unwrap_or(path_name);
+            let module = module_of(&path_name.replace('/', "::"));
             let Some(&(_, rank, part)) = layer(&module) else {
                 problems.push(format!(
                     "src/{name}: module {module} is not in the layer table"
@@ -247,7 +288,8 @@ mod layers {
             };
             let text = std::fs::read_to_string(path).expect("a readable source file");
             let root = if module == "main" { "rwsgi" } else { "crate" };
-            for (line, target) in references(&code_only(&text), root) {
+            for (line, path) in references(&code_only(&text), root) {
+                let target = module_of(&path);
                 if target == module {
                     continue;
                 }
@@ -299,8 +341,8 @@ mod layers {
                     "the crate docs' layer table does not name {module}"
                 ));
             }
-            let file = src.join(format!("{module}.rs"));
-            if !file.is_file() && !src.join(module).is_dir() {
+            let file = src.join(format!("{}.rs", module.replace("::", "/")));
+            if !file.is_file() && !src.join(module.replace("::", "/")).is_dir() {
                 problems.push(format!(
                     "the layer table names {module}, which is not under src/"
                 ));
@@ -320,6 +362,9 @@ mod layers {
             .into_iter()
             .map(|(_, m)| m)
             .collect();
-        assert_eq!(names, ["a", "g", "j", "k", "n"]);
+        assert_eq!(names, ["a", "g::h", "j", "k::l", "k::m", "n"]);
+        let mut firsts: Vec<&str> = names.iter().filter_map(|m| m.split("::").next()).collect();
+        firsts.dedup();
+        assert_eq!(firsts, ["a", "g", "j", "k", "n"]);
     }
 }

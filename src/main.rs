@@ -5,19 +5,19 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use rwsgi::cli::{Cli, Command};
+use rwsgi::edge::cli::{Cli, Command};
 
 /// RustPython allocates on every object; mimalloc is faster than glibc's malloc at that.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use rwsgi::config::Config;
+use rwsgi::edge::config::Config;
 use rwsgi::python::script::Invocation;
 
 fn main() -> ExitCode {
     // mimalloc asks for transparent huge pages on its arenas: each first touch then zeroes
     // 2 MiB. Off for this process and its workers: hello-world worker RSS 64 -> 50 MiB and
     // start to first 200 150 -> 75 ms, throughput unchanged (BENCHMARKS.md). Best effort.
-    let _ = rwsgi::sys::disable_transparent_huge_pages();
+    let _ = rwsgi::process::sys::disable_transparent_huge_pages();
     match run() {
         Ok(code) => code,
         Err(e) => {
@@ -120,34 +120,36 @@ fn run() -> anyhow::Result<ExitCode> {
     let embedded = if as_python {
         None
     } else {
-        rwsgi::bundle::detect()
+        rwsgi::edge::bundle::detect()
     };
     if let Some(embedded) = &embedded {
         embedded.make_run_args(&mut args);
     }
-    rwsgi::config_file::apply(&args)?;
+    rwsgi::edge::config_file::apply(&args)?;
     let cli = Cli::parse_from(args);
     match cli.command {
         Command::Run(args) => {
             let mut config = Config::from_cli(&args)?;
-            config.bundle = embedded.as_ref().map(rwsgi::bundle::Embedded::bundled);
+            config.bundle = embedded
+                .as_ref()
+                .map(rwsgi::edge::bundle::Embedded::bundled);
             if args.print_config {
                 print!("{}", config.to_toml());
                 return Ok(ExitCode::SUCCESS);
             }
-            rwsgi::log::configure(
+            rwsgi::observe::log::configure(
                 config.log_level,
                 &config.access_log,
                 config.access_format(),
                 config.log_json,
             )?;
-            if config.check && !rwsgi::check::before_run(&config)? {
+            if config.check && !rwsgi::edge::check::before_run(&config)? {
                 return Ok(ExitCode::FAILURE);
             }
-            rwsgi::supervisor::run(&config)?;
+            rwsgi::process::supervisor::run(&config)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check(args) => rwsgi::check::command(&args),
+        Command::Check(args) => rwsgi::edge::check::command(&args),
         Command::Python(mut args) => {
             args.as_python = as_python;
             rwsgi::python::script::run(&args.invocation())
@@ -158,13 +160,13 @@ fn run() -> anyhow::Result<ExitCode> {
             ..Default::default()
         }),
         Command::Bundle(args) => {
-            let plan = rwsgi::bundle::Plan::new(
+            let plan = rwsgi::edge::bundle::Plan::new(
                 &args.app,
                 args.callable.as_deref(),
                 &args.pythonpath,
                 &args.output,
             )?;
-            let (exe, base_len) = rwsgi::bundle::rwsgi_binary()?;
+            let (exe, base_len) = rwsgi::edge::bundle::rwsgi_binary()?;
             rwsgi::python::bundler::write(&plan.archive(exe, base_len))?;
             Ok(ExitCode::SUCCESS)
         }

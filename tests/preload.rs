@@ -140,3 +140,33 @@ fn a_stuck_request_on_the_inherited_thread_retires_its_worker() {
     assert!(server.log_contains("in sleep"), "{}", server.log_text());
     assert_eq!(server.get("/pid").status, 200, "{}", server.log_text());
 }
+
+/// The objects the master's import built are frozen before the fork (gc.freeze()), so the
+/// workers' collections leave the inherited pages alone; without --preload nothing is.
+#[test]
+fn the_preloaded_objects_are_frozen_before_the_fork() {
+    let dir = TempDir::new("preload-freeze");
+    let app = dir.path().join("app.py");
+    std::fs::write(
+        &app,
+        "import gc\n\
+         def application(environ, start_response):\n    \
+             start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+             return [str(gc.get_freeze_count()).encode()]\n",
+    )
+    .expect("app");
+    let app = app.to_string_lossy().into_owned();
+    let frozen = |extra: &[&str]| -> usize {
+        let mut args = vec![app.as_str()];
+        args.extend_from_slice(extra);
+        let server = Server::start(&args);
+        let text = server.get("/").text();
+        text.parse()
+            .unwrap_or_else(|_| panic!("{text}\n{}", server.log_text()))
+    };
+    assert!(
+        frozen(&["--preload"]) > 1000,
+        "the preloaded heap is not frozen"
+    );
+    assert_eq!(frozen(&[]), 0);
+}

@@ -480,7 +480,7 @@ fn a_worker_past_max_worker_memory_is_replaced() {
         .as_i64()
         .and_then(|p| i32::try_from(p).ok())
         .expect("pid");
-    let used_mib = rwsgi::sys::private_memory(pid).expect("smaps_rollup") / (1024 * 1024);
+    let used_mib = rwsgi::process::sys::private_memory(pid).expect("smaps_rollup") / (1024 * 1024);
     drop(probe);
     let limit = (used_mib + 96).to_string();
     let server = Server::start(&[&fixture("behaviour.py"), "--max-worker-memory", &limit]);

@@ -13,11 +13,11 @@ use futures_core::Stream;
 use http_body::{Body, Frame, SizeHint};
 use thiserror::Error;
 
-use crate::access_log::Access;
 use crate::http::guard::OpenRequest;
 use crate::http::zero_copy;
 use crate::job::Reply;
-use crate::log;
+use crate::observe::access_log::Access;
+use crate::observe::log;
 
 /// Why a response body stopped early. hyper then closes the connection instead of pretending
 /// the response was complete.
@@ -42,7 +42,7 @@ pub struct ReplyBody {
     /// A file part being sent with sendfile(2).
     file: Option<FilePart>,
     /// Counts the request in flight for `--metrics` until the body is done.
-    gauge: Option<crate::metrics::InFlight>,
+    gauge: Option<crate::observe::metrics::RequestInFlight>,
 }
 
 /// Bytes read per frame when a file cannot go out with sendfile (TLS, HTTP/2).
@@ -136,7 +136,7 @@ impl ReplyBody {
                     let (file, offset) = (Arc::clone(&part.file), part.offset);
                     let want = n.min(READ_CHUNK) as usize;
                     tokio::task::spawn_blocking(move || {
-                        crate::sys::pread(file.as_raw_fd(), want, offset)
+                        crate::process::sys::pread(file.as_raw_fd(), want, offset)
                     })
                 });
                 let read = ready!(Pin::new(reading).poll(cx));
@@ -167,7 +167,7 @@ impl ReplyBody {
         access: Access,
         status: u16,
         open: OpenRequest,
-        gauge: crate::metrics::InFlight,
+        gauge: crate::observe::metrics::RequestInFlight,
     ) -> Self {
         self.access = Some((access, status));
         self.open = Some(open);
@@ -269,7 +269,7 @@ impl Body for ReplyBody {
 impl Drop for ReplyBody {
     fn drop(&mut self) {
         if let Some((access, status)) = self.access.take() {
-            crate::metrics::finished(status, access.started.elapsed());
+            crate::observe::metrics::finished(status, access.started.elapsed());
             log::access(&access, status, self.sent);
         }
     }

@@ -77,7 +77,7 @@ pub struct ConnState {
     verdicts: Mutex<VecDeque<Verdict>>,
     open: AtomicUsize,
     /// The worker slot held from accept until the first request is queued (or its grace ends).
-    reservation: crate::load::Held,
+    reservation: crate::http::occupancy::Held,
     /// File segments promised to the writer by zero-copy bodies.
     segments: Segments,
     /// The client's address as a PROXY protocol header gave it.
@@ -93,7 +93,7 @@ pub struct ConnState {
 impl ConnState {
     /// `zero_copy`: the connection is a plain socket that sendfile(2) can write to;
     /// `reservation`: the worker slot reserved at accept, shared with its grace timer.
-    pub fn new(zero_copy: bool, reservation: crate::load::Held) -> Self {
+    pub fn new(zero_copy: bool, reservation: crate::http::occupancy::Held) -> Self {
         Self {
             zero_copy,
             reservation,

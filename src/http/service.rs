@@ -8,16 +8,16 @@ use http::{HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 
-use crate::access_log::Access;
 use crate::http::body::ReplyBody;
 use crate::http::error::RequestError;
 use crate::http::guard::{ConnState, Verdict};
 use crate::http::limits::{Limits, Timeouts};
+use crate::http::occupancy::Occupancy;
 use crate::http::static_files::{self, StaticMount};
 use crate::job::{BodyChannel, BodyFault, FaultCell, Job, Reply, Token};
-use crate::lifecycle::{Lifecycle, Retire};
-use crate::load::Load;
-use crate::log;
+use crate::observe::access_log::Access;
+use crate::observe::log;
+use crate::process::lifecycle::{Lifecycle, Retire};
 use crate::wsgi::environ::{self, ConnInfo, EnvironError, EnvironRules};
 use crate::wsgi::input::InputError;
 
@@ -31,10 +31,10 @@ const REPLY_CHANNEL_DEPTH: usize = 8;
 
 /// Most unread body bytes skipped after the app is done, so that a kept-alive connection can
 /// serve its next request; a longer rest closes the connection instead.
-const DRAIN_LIMIT: u64 = 1 << 20;
+const DISCARD_LIMIT: u64 = 1 << 20;
 
 /// How long that skipping may take.
-const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const DISCARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A body of at most this many bytes, with a known length and no `Expect: 100-continue`, is
 /// read whole before the job is queued: the app then reads it without waiting on this thread
@@ -46,7 +46,7 @@ const PREFETCH_LIMIT: u64 = 64 * 1024;
 #[derive(Debug)]
 pub struct Shared {
     pub jobs: flume::Sender<Job>,
-    pub load: Arc<Load>,
+    pub occupancy: Arc<Occupancy>,
     pub rules: EnvironRules,
     pub limits: Limits,
     pub timeouts: Timeouts,
@@ -70,7 +70,7 @@ pub async fn handle(
         None => conn,
     };
     let access = access_entry(&req, &conn);
-    let gauge = crate::metrics::InFlight::start();
+    let gauge = crate::observe::metrics::RequestInFlight::start();
     // The guard queued one verdict per head it passed on, in order.
     let (verdict, open) = state.next();
     let outcome = match verdict {
@@ -182,15 +182,15 @@ async fn call(
         return Err(RequestError::TooLarge);
     }
     let fault = Arc::new(FaultCell::default());
-    // A client that asked for 100-continue and was never told to send is not drained: that
-    // would invite the body the app did not want.
-    let drain = !parts
+    // The body of a client that asked for 100-continue and was never told to send is not
+    // read and discarded: that would invite the body the app did not want.
+    let discard_body = !parts
         .headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let body = if body.is_end_stream() {
         None
-    } else if drain
+    } else if discard_body
         && let Some(length) = body.size_hint().exact()
         && length <= PREFETCH_LIMIT
     {
@@ -199,7 +199,7 @@ async fn call(
         Some(pump(
             body,
             Arc::clone(&fault),
-            drain,
+            discard_body,
             shared.limits.body,
             shared.timeouts,
         ))
@@ -211,7 +211,7 @@ async fn call(
         body,
         reply: reply_tx,
         what: Arc::clone(&what_shared),
-        in_flight: Token::new(shared.load.begin(what_shared)),
+        in_flight: Token::new(shared.occupancy.begin(what_shared)),
     };
     // The job now counts as busy; the slot held since accept can go.
     state.release();
@@ -308,7 +308,7 @@ async fn prefetch(
 fn pump(
     mut body: Incoming,
     fault: Arc<FaultCell>,
-    drain: bool,
+    discard_body: bool,
     limit: Option<u64>,
     timeouts: Timeouts,
 ) -> BodyChannel {
@@ -317,7 +317,7 @@ fn pump(
     tokio::spawn(async move {
         if started.await.is_err() {
             // The app finished without reading.
-            if drain {
+            if discard_body {
                 skip_rest(&mut body).await;
             }
             return;
@@ -382,7 +382,7 @@ fn too_slow(received: u64, elapsed: std::time::Duration, timeouts: &Timeouts) ->
 /// connection; past the bounds the body is dropped and hyper closes the connection.
 async fn skip_rest(body: &mut Incoming) {
     let skip = async {
-        let mut left = DRAIN_LIMIT;
+        let mut left = DISCARD_LIMIT;
         while let Some(Ok(frame)) = body.frame().await {
             if let Ok(data) = frame.into_data() {
                 let Some(rest) = left.checked_sub(data.len() as u64) else {
@@ -392,5 +392,5 @@ async fn skip_rest(body: &mut Incoming) {
             }
         }
     };
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, skip).await;
+    let _ = tokio::time::timeout(DISCARD_TIMEOUT, skip).await;
 }

@@ -231,7 +231,7 @@ fn respond(path: &Path, headers: &HeaderMap) -> std::io::Result<Response<ReplyBo
         "\"{len:x}-{mtime:x}{}\"",
         encoding.map_or(String::new(), |e| format!("-{e}"))
     );
-    let last_modified = crate::log::http_date(mtime);
+    let last_modified = crate::observe::log::http_date(mtime);
 
     let mut builder = Response::builder()
         .header(header::CONTENT_TYPE, content_type(path))

@@ -118,7 +118,7 @@ macro_rules! zero_copy_for {
                     ready!(self.poll_write_ready(cx))?;
                     let socket = self.as_raw_fd();
                     match self.try_io(Interest::WRITABLE, || {
-                        crate::sys::sendfile(socket, file, offset, count)
+                        crate::process::sys::sendfile(socket, file, offset, count)
                     }) {
                         Ok(n) => return Poll::Ready(Ok(n)),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,

@@ -32,7 +32,7 @@ impl LoadError {
         if let Self::App { traceback, .. } = self
             && !traceback.is_empty()
         {
-            crate::log::python("error", traceback.trim_end());
+            crate::observe::log::python("error", traceback.trim_end());
         }
     }
 }
@@ -205,7 +205,7 @@ impl App {
         match convert::environ(vm, &environ, &self.environ, input) {
             Ok(environ) => call::serve(vm, &self.app, environ, reply, &self.call),
             // Our bug, not the app's: the reply sender is dropped, so the HTTP side answers 500.
-            Err(exc) => crate::log::error(&format!(
+            Err(exc) => crate::observe::log::error(&format!(
                 "internal error building the environ: {}",
                 exception_text(vm, &exc).trim_end()
             )),

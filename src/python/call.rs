@@ -13,7 +13,7 @@ use rustpython_vm::{
 
 use crate::wsgi::response::{HeadBuilder, HeadError, ResponseHead};
 
-use super::response::{StartResponse, assertion, is_disconnect};
+use super::start_response::{StartResponse, assertion, is_disconnect};
 
 const ERROR_BODY: &[u8] = b"Internal Server Error\n";
 
@@ -179,7 +179,7 @@ fn hint_str_body(text: &str) {
     if HINTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         return;
     }
-    crate::log::warning(&str_body_hint(text));
+    crate::observe::log::warning(&str_body_hint(text));
 }
 
 /// `hint_str_body`'s line: the literal to write when the text is short ASCII, else the call.
@@ -249,7 +249,7 @@ fn environ_text(vm: &VirtualMachine, environ: &PyDictRef, key: &str) -> String {
 /// `what`, then the traceback, to the server log.
 fn log_exception(vm: &VirtualMachine, what: &str, exc: &PyBaseExceptionRef) {
     let traceback = exception_text(vm, exc);
-    crate::log::python("error", &format!("{what}\n{}", traceback.trim_end()));
+    crate::observe::log::python("error", &format!("{what}\n{}", traceback.trim_end()));
 }
 
 /// An exception with its traceback, as Python prints it.

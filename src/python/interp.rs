@@ -124,7 +124,7 @@ pub fn build_with(sys_path: Vec<String>, flags: &Flags) -> Interpreter {
         .build();
     interp.enter(|vm| {
         if let Err(exc) = patch::install(vm) {
-            crate::log::error(&format!(
+            crate::observe::log::error(&format!(
                 "a CPython-compatibility fix could not be installed: {}",
                 super::call::exception_text(vm, &exc).trim_end()
             ));

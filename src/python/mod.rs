@@ -16,8 +16,8 @@ pub mod native;
 pub mod patch;
 pub mod pool;
 pub mod preload;
-pub mod response;
 pub mod script;
+pub mod start_response;
 pub mod user_db;
 pub mod watchdog;
 

@@ -1,6 +1,6 @@
 //! `_rwsgi`, the native module the Python side talks through: `Input` (the `wsgi.input`
 //! object) and `log` (the server log, behind `wsgi.errors`), plus the response callables of
-//! `python::response`, and `_panic` (fault injection for our tests, off unless asked for).
+//! `python::start_response`, and `_panic` (fault injection for our tests, off unless asked for).
 
 pub(crate) use _rwsgi::module_def;
 
@@ -55,7 +55,7 @@ impl ChunkSource for ChannelSource {
     }
 }
 
-#[rustpython_vm::pymodule(with(super::response::_response))]
+#[rustpython_vm::pymodule(with(super::start_response::_response))]
 mod _rwsgi {
     use rustpython_vm::pyclass;
     use std::fmt;
@@ -168,7 +168,7 @@ mod _rwsgi {
     #[pyfunction]
     fn log(level: PyStrRef, message: PyStrRef) {
         let message = message.to_string_lossy();
-        crate::log::python(&level.to_string_lossy(), message.trim_end_matches('\n'));
+        crate::observe::log::python(&level.to_string_lossy(), message.trim_end_matches('\n'));
     }
 
     /// Fault injection for rwsgi's own tests: panics in Rust with `message`, as a bug in the

@@ -44,7 +44,7 @@ pub struct MainThread {
 impl MainThread {
     /// Take jobs on this thread until the pool's queue closes.
     pub fn run(self) {
-        let _ = crate::sys::batch_scheduling();
+        let _ = crate::process::sys::batch_scheduling();
         let Preloaded { interp, app, .. } = self.preloaded;
         serve_jobs(interp, app, &self.queue, &self.panicked, &self.watch);
     }
@@ -148,8 +148,8 @@ fn python_thread(
     panicked: &flume::Sender<String>,
     watch: &Arc<ThreadWatch>,
 ) {
-    // As the worker's HTTP thread (worker.rs): hand-offs between the two do not preempt.
-    let _ = crate::sys::batch_scheduling();
+    // As the worker's HTTP thread (process/worker.rs): hand-offs between the two do not preempt.
+    let _ = crate::process::sys::batch_scheduling();
     let interp = interp::build(settings.sys_path.clone());
     let loaded = interp.enter(|vm| App::load(vm, settings, Some(watch)));
     let loaded = match loaded {

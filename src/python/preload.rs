@@ -3,14 +3,15 @@
 //! thread and no runtime. Forking goes through the interpreter's own `os.fork()`: the child
 //! then gets what CPython does after a fork (the interpreter's locks and thread table
 //! repaired, the `os.register_at_fork` hooks run, so `random` reseeds in each worker), and the
-//! worker's first Python thread serves from this interpreter on the thread that forked.
+//! worker's first Python thread serves from this interpreter on the thread that forked. The
+//! loaded objects are frozen (`gc.freeze()`) before the first fork.
 
 use rustpython_vm::{PyObjectRef, VirtualMachine, convert::TryFromObject};
 
 use super::app::{App, AppSettings, LoadError};
 use super::call::exception_text;
 use super::interp;
-use crate::sys::Forked;
+use crate::process::sys::Forked;
 
 /// An interpreter with the app loaded, owned by the thread that built it.
 pub struct Preloaded {
@@ -30,6 +31,12 @@ impl Preloaded {
                 .and_then(|posix| posix.get_attr("fork", vm))
                 .map_err(|e| LoadError::Internal(exception_text(vm, &e)))?;
             let app = App::load(vm, settings, None)?;
+            // What the import built lives as long as the workers do. Frozen (what gunicorn
+            // users do with gc.freeze() before forking), it is left out of every collection,
+            // so the workers' collectors never write to the inherited pages and break their
+            // sharing; the garbage the import left is collected first.
+            vm.state.gc.collect_force(2);
+            vm.state.gc.freeze();
             Ok::<_, LoadError>((fork, app))
         });
         let (fork, app) = loaded?;

@@ -96,7 +96,7 @@ impl Dumper {
         for watch in asked {
             let left = deadline.saturating_duration_since(Instant::now());
             if watch.handled.1.recv_timeout(left).is_err() {
-                crate::log::warning(
+                crate::observe::log::warning(
                     "a Python thread's watchdog did not answer; no traceback for its request",
                 );
             }
@@ -131,7 +131,7 @@ impl Watchdog {
     /// The formatted stack: logged, and the dump counted as handled.
     #[pymethod]
     fn done(zelf: &Py<Self>, text: PyStrRef) {
-        crate::log::python("error", text.to_string_lossy().trim_end());
+        crate::observe::log::python("error", text.to_string_lossy().trim_end());
         let _ = zelf.watch.handled.0.send(());
     }
 }

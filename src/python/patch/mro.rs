@@ -182,7 +182,7 @@ pub fn install(vm: &VirtualMachine) {
             Ok(meta) => {
                 let _ = C3_META.set(meta);
             }
-            Err(e) => crate::log::error(&format!("C3 creation metaclass not made: {e}")),
+            Err(e) => crate::observe::log::error(&format!("C3 creation metaclass not made: {e}")),
         }
         let mro = MRO_DEF.build_method(&vm.ctx, type_type);
         type_type.set_attr(vm.ctx.intern_str("mro"), mro.into());

@@ -40,7 +40,7 @@ fn seed(zelf: PyObjectRef, mut args: FuncArgs, vm: &VirtualMachine) -> PyResult 
         && args.args.len() <= 1;
     if unseeded {
         let mut bytes = vec![0u8; SEED_BYTES];
-        crate::sys::fill_random(&mut bytes)
+        crate::process::sys::fill_random(&mut bytes)
             .map_err(|e| vm.new_os_error(format!("getrandom: {e}")))?;
         let key = vm.call_method(
             vm.ctx.types.int_type.as_object(),

@@ -20,7 +20,7 @@ use rustpython_vm::{
     function::{ItemDoc, PyMethodDef, PyMethodFlags},
 };
 
-use crate::sys::{self, Disposition};
+use crate::process::sys::{self, Disposition};
 
 static GETSIGNAL: PyMethodDef = PyMethodDef::new_const(
     "getsignal",

@@ -5,7 +5,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -38,13 +38,7 @@ fn ignored(name: &[u8]) -> bool {
 impl Watcher {
     /// Watch `roots` and the directories below them.
     pub fn new(roots: &[PathBuf]) -> io::Result<Self> {
-        // SAFETY: inotify_init1 returns a new descriptor or -1.
-        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh descriptor owned by nobody else.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = crate::process::sys::inotify_init()?;
         let mut watcher = Self {
             fd,
             dirs: Vec::new(),
@@ -70,11 +64,7 @@ impl Watcher {
     fn add(&mut self, dir: &Path) -> io::Result<()> {
         let path = CString::new(dir.as_os_str().as_bytes())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a path"))?;
-        // SAFETY: valid descriptor and NUL-terminated path.
-        let wd = unsafe { libc::inotify_add_watch(self.fd.as_raw_fd(), path.as_ptr(), MASK) };
-        if wd < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let wd = crate::process::sys::inotify_add_watch(self.fd.as_fd(), &path, MASK)?;
         self.dirs.push((wd, dir.to_path_buf()));
         Ok(())
     }
@@ -84,9 +74,7 @@ impl Watcher {
         let mut first = None;
         let mut buf = [0u8; 8192];
         loop {
-            // SAFETY: reading into our own buffer from our own descriptor.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            let Ok(n) = usize::try_from(n) else {
+            let Ok(n) = crate::process::sys::read(self.fd.as_fd(), &mut buf) else {
                 return first;
             };
             if n == 0 {
@@ -95,11 +83,17 @@ impl Watcher {
             let mut at = 0;
             let header = std::mem::size_of::<libc::inotify_event>();
             while at + header <= n {
-                // SAFETY: the kernel wrote a whole inotify_event at `at`; read_unaligned copes
-                // with the byte buffer's alignment.
-                let event: libc::inotify_event =
-                    unsafe { std::ptr::read_unaligned(buf.as_ptr().add(at).cast()) };
-                let name_len = event.len as usize;
+                // The kernel wrote a whole inotify_event at `at`: read its fields from the bytes.
+                let field = |offset: usize| -> [u8; 4] {
+                    let mut bytes = [0u8; 4];
+                    bytes.copy_from_slice(&buf[at + offset..at + offset + 4]);
+                    bytes
+                };
+                let event_wd =
+                    i32::from_ne_bytes(field(std::mem::offset_of!(libc::inotify_event, wd)));
+                let name_len =
+                    u32::from_ne_bytes(field(std::mem::offset_of!(libc::inotify_event, len)))
+                        as usize;
                 let name_bytes = buf
                     .get(at + header..at + header + name_len)
                     .unwrap_or_default();
@@ -111,7 +105,7 @@ impl Watcher {
                 let dir = self
                     .dirs
                     .iter()
-                    .find(|(wd, _)| *wd == event.wd)
+                    .find(|(wd, _)| *wd == event_wd)
                     .map(|(_, d)| d.clone())
                     .unwrap_or_default();
                 first = Some(dir.join(std::ffi::OsStr::from_bytes(name)));

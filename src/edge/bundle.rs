@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::config::{AppSpec, Bundled, ConfigError};
+use crate::edge::config::{AppSpec, Bundled, ConfigError};
 use crate::python::bundler::Archive;
 
 /// First line of the archive comment of every bundle.
@@ -115,7 +115,7 @@ impl Plan {
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                if module.contains('.') || !crate::config::is_dotted_identifier(&module) {
+                if module.contains('.') || !crate::edge::config::is_dotted_identifier(&module) {
                     return Err(BundleError::ModuleName(path, module));
                 }
                 let root = file.parent().map(Path::to_path_buf).unwrap_or_default();

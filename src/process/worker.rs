@@ -10,15 +10,15 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::config::{AppSpec, Bundled, Config};
+use crate::edge::config::{AppSpec, Bundled, Config};
+use crate::http::occupancy::Occupancy;
+use crate::http::server::{self, Listener, ServerSettings};
 use crate::http::service::Shared;
-use crate::lifecycle::{self, Lifecycle, Retire};
-use crate::load::Load;
-use crate::log;
+use crate::observe::log;
+use crate::process::lifecycle::{self, Lifecycle, Retire};
+use crate::process::sys;
 use crate::python::app::{AppSettings, AppSource};
 use crate::python::{Pool, Preloaded};
-use crate::server::{self, Listener, ServerSettings};
-use crate::sys;
 use crate::wsgi::environ::EnvironRules;
 
 /// Exit status of a worker that could not load the app; the master then stops (as gunicorn's
@@ -41,7 +41,7 @@ pub fn run(
     metrics: Option<&std::net::TcpListener>,
     tls: Option<Arc<rustls::ServerConfig>>,
     mut boot: std::io::PipeWriter,
-    seat: Option<crate::load::Seat>,
+    seat: Option<crate::http::occupancy::Seat>,
     preloaded: Option<Preloaded>,
 ) -> i32 {
     // The master's signals stay blocked while the app loads (the Python threads keep them
@@ -98,7 +98,7 @@ fn serve(
     listeners: &[BoundListener],
     metrics: Option<&std::net::TcpListener>,
     tls: Option<Arc<rustls::ServerConfig>>,
-    seat: Option<crate::load::Seat>,
+    seat: Option<crate::http::occupancy::Seat>,
     pool: Pool,
 ) -> i32 {
     let max_requests = config
@@ -108,7 +108,7 @@ fn serve(
     let dumper = pool.dumper();
     let shared = Arc::new(Shared {
         jobs: pool.sender(),
-        load: Load::new(config.threads, seat),
+        occupancy: Occupancy::new(config.threads, seat),
         rules: EnvironRules {
             mount: config.mount.clone(),
             trusted: config.trusted_proxies.clone(),
@@ -225,7 +225,7 @@ async fn watch_timeouts(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(TIMEOUT_CHECK);
     loop {
         tick.tick().await;
-        if let Some((age, what)) = shared.load.oldest()
+        if let Some((age, what)) = shared.occupancy.oldest()
             && age > limit + TIMEOUT_CHECK
         {
             log::error(&format!(

@@ -1,8 +1,13 @@
-//! The few raw Unix calls the process model needs (fork, wait, signal masks, kill, pread), each
-//! wrapped once so the rest of the crate stays free of `unsafe`.
+//! The few raw Unix calls the process model needs (fork, wait, signal masks, kill, pread,
+//! inotify, the environment), each wrapped once, with its `// SAFETY:` reason, so the rest of
+//! the crate has no `unsafe` block of its own. What is left outside states a promise, never
+//! performs a raw call: `unsafe { sys::fork() }` (the caller says why its process has a single
+//! thread there) and `unsafe impl` [`SharedZeroed`] beside each type mapped by
+//! [`shared_zeroed`]. (`python/expat.rs`, the Python side's binding to libexpat, is the one
+//! foreign-function interface kept beside its user.)
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// Signals the master waits for synchronously; they stay blocked in the master and are
 /// unblocked in each worker right after fork.
@@ -17,9 +22,23 @@ pub const MASTER_SIGNALS: [libc::c_int; 5] = [
 /// The signals that stop a worker gracefully.
 pub const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT];
 
-/// A zeroed `T` in anonymous memory shared with every process forked afterwards. `T` must be
-/// valid when all-zero and hold only atomics (it is never freed).
-pub fn shared_zeroed<T>() -> io::Result<&'static T> {
+/// A type that [`shared_zeroed`] may map.
+///
+/// # Safety
+///
+/// All-zero bytes are a valid value of the type, and the type is sound to share between
+/// processes that fork from one another: plain integers and atomics only (`repr(C)`), no
+/// pointer, reference, lock or other process-local state, no `Drop` that matters (the mapping
+/// is never freed), and an alignment of at most a page.
+pub unsafe trait SharedZeroed: Sync {}
+
+/// The page size the mapping is aligned to, at least.
+const PAGE: usize = 4096;
+
+/// A zeroed `T` in anonymous memory shared with every process forked afterwards (it is never
+/// freed).
+pub fn shared_zeroed<T: SharedZeroed>() -> io::Result<&'static T> {
+    const { assert!(std::mem::align_of::<T>() <= PAGE) };
     let len = std::mem::size_of::<T>().max(1);
     // SAFETY: a fresh anonymous shared mapping; the kernel zero-fills it, page-aligned.
     let ptr = unsafe {
@@ -35,13 +54,92 @@ pub fn shared_zeroed<T>() -> io::Result<&'static T> {
     if ptr == libc::MAP_FAILED {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: the mapping is large enough, aligned to a page (enough for any T here), zeroed
-    // (valid for the atomics the callers use) and never unmapped.
+    // SAFETY: the mapping is large enough, aligned to a page (enough for `T`, as asserted),
+    // zeroed (a valid `T`, as `SharedZeroed` promises), shared across fork only as
+    // `SharedZeroed` allows, and never unmapped.
     Ok(unsafe { &*ptr.cast::<T>() })
 }
 
 /// The first descriptor systemd passes to a socket-activated service.
 pub const SD_LISTEN_FDS_START: RawFd = 3;
+
+/// A listening socket handed to this process (socket activation).
+pub enum InheritedListener {
+    Unix(std::os::unix::net::UnixListener),
+    Tcp(std::net::TcpListener),
+}
+
+/// The listening socket systemd passed as descriptor `fd` (from [`SD_LISTEN_FDS_START`]; the
+/// caller has checked `LISTEN_FDS` and `LISTEN_PID`), owned from now on. Each descriptor is
+/// adopted at most once: a second call for it fails, so it never has two owners.
+pub fn adopt_listen_fd(fd: RawFd) -> io::Result<InheritedListener> {
+    static ADOPTED: std::sync::Mutex<std::collections::BTreeSet<RawFd>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let unix = is_unix_socket(fd)?;
+    if fd < SD_LISTEN_FDS_START {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a socket-activation descriptor",
+        ));
+    }
+    let mut adopted = ADOPTED.lock().map_err(|_| io::Error::other("poisoned"))?;
+    if !adopted.insert(fd) {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "descriptor already adopted",
+        ));
+    }
+    // SAFETY: systemd passed this descriptor to us to own; it is a socket (checked above),
+    // nothing else in the process uses it, and the set above lets it be adopted only once.
+    Ok(if unix {
+        InheritedListener::Unix(unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) })
+    } else {
+        InheritedListener::Tcp(unsafe { std::net::TcpListener::from_raw_fd(fd) })
+    })
+}
+
+/// How many threads this process has (`/proc/self/task`).
+fn thread_count() -> io::Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/task")?.count())
+}
+
+/// Set the environment variable `name` to `value`. Another thread could read the environment
+/// meanwhile, so this is sound only while the process has a single thread, which it checks:
+/// with more than one thread (or where `/proc` cannot tell) it fails and sets nothing.
+pub fn set_env(name: &str, value: &str) -> io::Result<()> {
+    if thread_count()? != 1 {
+        return Err(io::Error::other(
+            "the environment is set only while the process has a single thread",
+        ));
+    }
+    // SAFETY: the process has a single thread (checked above, and only this thread could start
+    // another), so nothing reads or writes the environment concurrently.
+    unsafe { std::env::set_var(name, value) };
+    Ok(())
+}
+
+/// A new non-blocking, close-on-exec inotify descriptor.
+pub fn inotify_init() -> io::Result<OwnedFd> {
+    // SAFETY: inotify_init1 returns a new descriptor or -1.
+    let raw = cvt(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
+    // SAFETY: `raw` is a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Watch `path` for the events in `mask` on the inotify descriptor `fd`; the watch descriptor.
+pub fn inotify_add_watch(fd: BorrowedFd<'_>, path: &std::ffi::CStr, mask: u32) -> io::Result<i32> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid descriptor and a NUL-terminated path that outlives the call.
+    cvt(unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) })
+}
+
+/// read(2) from `fd` into `buf`: the bytes read (0 at the end).
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: reading at most `buf.len()` bytes into our own buffer from a valid descriptor.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
 
 /// Whether `fd` is a Unix-domain socket (else an IP one); an error if it is no socket.
 pub fn is_unix_socket(fd: RawFd) -> io::Result<bool> {
@@ -123,8 +221,14 @@ pub enum Forked {
     Parent(libc::pid_t),
 }
 
-/// Fork the process. Only call while this process has a single thread.
-pub fn fork() -> io::Result<Forked> {
+/// Fork the process.
+///
+/// # Safety
+///
+/// The process has a single thread: the child gets only the calling thread, so a lock another
+/// thread held (the allocator's, the environment's, a runtime's) would stay held forever and
+/// the child's state would not be whole.
+pub unsafe fn fork() -> io::Result<Forked> {
     // SAFETY: the caller guarantees a single-threaded process, so the child's state is whole.
     let pid = cvt(unsafe { libc::fork() })?;
     Ok(if pid == 0 {

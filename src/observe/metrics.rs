@@ -25,6 +25,11 @@ pub struct Counters {
     restarts: AtomicU64,
 }
 
+// SAFETY: `repr(C)` and `AtomicU64`s only: all-zero is a valid value (every counter at 0),
+// there is no pointer or process-local state to share wrongly across fork, and the alignment is
+// 8 bytes.
+unsafe impl crate::process::sys::SharedZeroed for Counters {}
+
 static COUNTERS: OnceLock<&'static Counters> = OnceLock::new();
 
 /// Map the shared counters (in the master, before any fork). Idempotent.
@@ -32,7 +37,7 @@ pub fn enable() -> std::io::Result<()> {
     if COUNTERS.get().is_some() {
         return Ok(());
     }
-    let counters = crate::sys::shared_zeroed::<Counters>()?;
+    let counters = crate::process::sys::shared_zeroed::<Counters>()?;
     let _ = COUNTERS.set(counters);
     Ok(())
 }
@@ -43,9 +48,9 @@ fn counters() -> Option<&'static Counters> {
 
 /// A request in flight, counted until dropped (also when the client leaves before the answer).
 #[derive(Debug)]
-pub struct InFlight(());
+pub struct RequestInFlight(());
 
-impl InFlight {
+impl RequestInFlight {
     pub fn start() -> Self {
         if let Some(c) = counters() {
             c.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -54,7 +59,7 @@ impl InFlight {
     }
 }
 
-impl Drop for InFlight {
+impl Drop for RequestInFlight {
     fn drop(&mut self) {
         if let Some(c) = counters() {
             let _ = c

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
-use crate::access_log::{self, Access, Format};
+use crate::observe::access_log::{self, Access, Format};
 
 /// The least severe level written (`--log-level`).
 static LEVEL: AtomicU8 = AtomicU8::new(0);

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::config::{Bind, Config};
-use crate::log;
+use crate::edge::config::{Bind, Config};
+use crate::observe::log;
+use crate::process::sys::{self, ExitStatus, Forked};
+use crate::process::worker::{self, BoundListener};
 use crate::python::{LoadError, Preloaded};
-use crate::sys::{self, ExitStatus, Forked};
-use crate::worker::{self, BoundListener};
 
 /// Beyond the workers' own graceful timeout, how long the master waits before SIGKILL.
 const KILL_MARGIN: Duration = Duration::from_secs(5);
@@ -76,7 +76,6 @@ fn bind(binds: &[Bind], backlog: i32) -> anyhow::Result<Vec<BoundListener>> {
 /// Sockets passed by systemd socket activation (`LISTEN_PID` is us, `LISTEN_FDS` counts them
 /// from fd 3), or `None` when not socket-activated.
 fn activated_listeners() -> anyhow::Result<Option<Vec<BoundListener>>> {
-    use std::os::fd::FromRawFd;
     let Some(count) = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|n| n.parse::<i32>().ok())
@@ -93,18 +92,18 @@ fn activated_listeners() -> anyhow::Result<Option<Vec<BoundListener>>> {
     (0..count)
         .map(|i| {
             let fd = sys::SD_LISTEN_FDS_START + i;
-            let unix = sys::is_unix_socket(fd)
+            let inherited = sys::adopt_listen_fd(fd)
                 .with_context(|| format!("LISTEN_FDS: fd {fd} is not a socket"))?;
-            // SAFETY: systemd passed this descriptor to us to own; nothing else uses it.
-            let listener = if unix {
-                let l = unsafe { UnixListener::from_raw_fd(fd) };
-                l.set_nonblocking(true)?;
-                // No path: the socket file is systemd's, not ours to remove at exit.
-                BoundListener::Unix(l, PathBuf::new())
-            } else {
-                let l = unsafe { std::net::TcpListener::from_raw_fd(fd) };
-                l.set_nonblocking(true)?;
-                BoundListener::Tcp(l)
+            let listener = match inherited {
+                sys::InheritedListener::Unix(l) => {
+                    l.set_nonblocking(true)?;
+                    // No path: the socket file is systemd's, not ours to remove at exit.
+                    BoundListener::Unix(l, PathBuf::new())
+                }
+                sys::InheritedListener::Tcp(l) => {
+                    l.set_nonblocking(true)?;
+                    BoundListener::Tcp(l)
+                }
             };
             Ok(listener)
         })
@@ -144,7 +143,7 @@ struct Master<'a> {
     /// Live workers: pid → worker number.
     workers: HashMap<libc::pid_t, usize>,
     /// Where workers publish their free Python threads, and which seat each live one has.
-    board: &'static crate::load::Board,
+    board: &'static crate::http::occupancy::Board,
     seats: HashMap<libc::pid_t, usize>,
     /// Workers told to retire for their memory, not yet reaped.
     retiring: std::collections::HashSet<libc::pid_t>,
@@ -156,18 +155,21 @@ impl Master<'_> {
     /// Fork one worker; returns its pid and the read end of its boot pipe.
     fn spawn(&mut self, number: usize) -> anyhow::Result<(libc::pid_t, std::io::PipeReader)> {
         let (reader, writer) = std::io::pipe().context("cannot create a pipe for a worker")?;
-        let seat = (0..crate::load::BOARD_SEATS).find(|i| !self.seats.values().any(|s| s == i));
+        let seat =
+            (0..crate::http::occupancy::BOARD_SEATS).find(|i| !self.seats.values().any(|s| s == i));
         if let Some(seat) = seat {
             self.board.clear(seat);
         }
         let forked = match &self.preloaded {
             Some(preloaded) => preloaded.fork(),
-            None => sys::fork(),
+            // SAFETY: the master has a single thread: it forks its workers before any thread or
+            // runtime exists, and waits for signals and boot pipes on this one thread.
+            None => unsafe { sys::fork() },
         };
         match forked.context("cannot fork a worker process")? {
             Forked::Child => {
                 drop(reader);
-                let seat = seat.map(|index| crate::load::Seat {
+                let seat = seat.map(|index| crate::http::occupancy::Seat {
                     board: self.board,
                     index,
                 });
@@ -328,7 +330,7 @@ impl Master<'_> {
             let Some(number) = self.forget(pid) else {
                 continue;
             };
-            crate::metrics::restarted();
+            crate::observe::metrics::restarted();
             match status {
                 ExitStatus::Code(worker::BOOT_ERROR) => {
                     return Err(Boot::Failed(format!(
@@ -338,10 +340,10 @@ impl Master<'_> {
                 ExitStatus::Code(0) => log::info(&format!(
                     "worker {number} (pid {pid}) retired; starting a new one"
                 )),
-                ExitStatus::Code(crate::lifecycle::PANIC_EXIT) => log::error(&format!(
+                ExitStatus::Code(crate::process::lifecycle::PANIC_EXIT) => log::error(&format!(
                     "worker {number} (pid {pid}) stopped after a Python thread panicked (see the log above); starting a new one"
                 )),
-                ExitStatus::Code(crate::lifecycle::TIMEOUT_EXIT) => log::error(&format!(
+                ExitStatus::Code(crate::process::lifecycle::TIMEOUT_EXIT) => log::error(&format!(
                     "worker {number} (pid {pid}) stopped after a request timed out; starting a new one"
                 )),
                 ExitStatus::Code(c) => log::warning(&format!(
@@ -504,7 +506,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     ));
     let metrics = match config.metrics {
         Some(addr) => {
-            crate::metrics::enable().context("cannot map the shared metrics counters")?;
+            crate::observe::metrics::enable().context("cannot map the shared metrics counters")?;
             let l = std::net::TcpListener::bind(addr)
                 .with_context(|| format!("cannot listen for --metrics on {addr}"))?;
             l.set_nonblocking(true)?;
@@ -518,10 +520,11 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let tls = config
         .tls
         .as_ref()
-        .map(crate::tls::server_config)
+        .map(crate::http::tls::server_config)
         .transpose()
         .context("cannot set up TLS")?;
-    let board = crate::load::Board::map().context("cannot map the shared admission board")?;
+    let board =
+        crate::http::occupancy::Board::map().context("cannot map the shared admission board")?;
     let preloaded = if config.preload {
         log::info("Loading the app in the master (--preload)");
         Some(preload(config).map_err(|e| anyhow::anyhow!("cannot load the app: {e}"))?)
@@ -552,9 +555,9 @@ fn preload(config: &Config) -> Result<Preloaded, LoadError> {
 
 fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {
     let mut watcher = if master.config.reload {
-        let roots = crate::worker::watched_dirs(master.config);
-        let w =
-            crate::reload::Watcher::new(&roots).context("--reload cannot watch the app's files")?;
+        let roots = crate::process::worker::watched_dirs(master.config);
+        let w = crate::process::reload::Watcher::new(&roots)
+            .context("--reload cannot watch the app's files")?;
         log::info("Watching the app's files (--reload)");
         Some(w)
     } else {
@@ -573,11 +576,16 @@ fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {
         let tick = if watcher.is_some() { RELOAD_TICK } else { TICK };
         let signal = sys::wait_signal(&sys::MASTER_SIGNALS, tick).context("waiting for signals")?;
         let mut outcome = Ok(());
-        if let Some(changed) = watcher.as_mut().and_then(crate::reload::Watcher::changed) {
+        if let Some(changed) = watcher
+            .as_mut()
+            .and_then(crate::process::reload::Watcher::changed)
+        {
             log::info(&format!("{} changed", changed.display()));
             outcome = master.reload();
             // Changes made while the new workers loaded are already in the new code.
-            let _ = watcher.as_mut().and_then(crate::reload::Watcher::changed);
+            let _ = watcher
+                .as_mut()
+                .and_then(crate::process::reload::Watcher::changed);
         }
         if outcome.is_ok() {
             outcome = match signal {

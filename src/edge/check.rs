@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::cli::CheckArgs;
-use crate::config::{self, AppSpec, Config};
-use crate::log;
+use crate::edge::cli::CheckArgs;
+use crate::edge::config::{self, AppSpec, Config};
+use crate::observe::log;
+use crate::process::sys::{self, ExitStatus, Forked};
+use crate::process::worker;
 use crate::python::app::AppSettings;
 use crate::python::check::{self, CheckError, Report};
-use crate::sys::{self, ExitStatus, Forked};
-use crate::worker;
 
 /// Exit status of `rwsgi check` (and of `run --check`'s child) when the app cannot be loaded;
 /// 1 means findings.
@@ -85,7 +85,9 @@ pub fn command(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 pub fn before_run(config: &Config) -> anyhow::Result<bool> {
     let settings = worker::app_settings(config);
     let (mut reader, writer) = std::io::pipe().context("cannot create a pipe for --check")?;
-    let pid = match sys::fork().context("cannot fork to check the app")? {
+    // SAFETY: `run --check` forks from main before anything is bound and before any thread,
+    // runtime or interpreter exists in this process.
+    let pid = match unsafe { sys::fork() }.context("cannot fork to check the app")? {
         Forked::Child => {
             drop(reader);
             std::process::exit(i32::from(in_child(&settings, writer)));

@@ -431,7 +431,7 @@ pub struct RunArgs {
     /// b body bytes or '-', f referer, a user agent, T/M/D/L duration (s, ms, µs, decimal s),
     /// p pid, %({header}i)s request and %({header}o)s response headers.
     #[arg(long, value_name = "FORMAT", env = "RWSGI_ACCESS_LOG_FORMAT",
-          default_value = crate::access_log::DEFAULT_FORMAT)]
+          default_value = crate::observe::access_log::DEFAULT_FORMAT)]
     pub access_log_format: String,
 
     /// `text`, or `json` for one JSON object per server-log and access-log line.

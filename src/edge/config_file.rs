@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::edge::cli::Cli;
 
 /// The `--config` path from the arguments or `RWSGI_CONFIG`.
 fn config_path(args: &[OsString]) -> Option<PathBuf> {
@@ -78,9 +78,9 @@ pub fn apply(args: &[OsString]) -> anyhow::Result<()> {
                 .join(","),
             other => scalar(key, other)?,
         };
-        // SAFETY: called from main before any thread exists, so nothing reads the environment
-        // concurrently.
-        unsafe { std::env::set_var(&variable, text) };
+        // Called from main before any thread exists; `set_env` checks that it is so.
+        crate::process::sys::set_env(&variable, &text)
+            .with_context(|| format!("cannot set {variable} from the config file"))?;
     }
     Ok(())
 }

@@ -43,7 +43,7 @@ impl Lifecycle {
     pub fn served_one(&self) {
         let n = self.served.fetch_add(1, Ordering::Relaxed) + 1;
         if self.limit.is_some_and(|limit| n == limit) {
-            crate::log::info(&format!(
+            crate::observe::log::info(&format!(
                 "served {n} requests (--max-requests); retiring this worker"
             ));
             self.retire(Retire::MaxRequests);

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::cli::{AppArgs, RunArgs};
+use crate::edge::cli::{AppArgs, RunArgs};
 use crate::http::limits::{
     DEFAULT_LIMIT_REQUEST_FIELD_SIZE, DEFAULT_LIMIT_REQUEST_LINE, Limits, Timeouts,
 };
 use crate::http::static_files::StaticMount;
-use crate::log::{AccessLog, Level};
+use crate::observe::log::{AccessLog, Level};
 use crate::wsgi::forwarded::TrustedProxies;
 
 /// The WSGI callable's default name (PEP 3333 convention, mod_wsgi's WSGICallableObject default).
@@ -205,7 +205,7 @@ pub struct Config {
     /// Load the app in the master before forking (`--preload`).
     pub preload: bool,
     pub metrics: Option<SocketAddr>,
-    pub tls: Option<crate::tls::TlsFiles>,
+    pub tls: Option<crate::http::tls::TlsFiles>,
     pub pid_file: Option<PathBuf>,
     pub access_log: AccessLog,
     pub access_log_format: String,
@@ -215,12 +215,12 @@ pub struct Config {
 
 impl Config {
     /// The compiled access-log format (JSON lines with `--log-format json`).
-    pub fn access_format(&self) -> crate::access_log::Format {
+    pub fn access_format(&self) -> crate::observe::access_log::Format {
         if self.log_json {
-            return crate::access_log::Format::Json;
+            return crate::observe::access_log::Format::Json;
         }
-        crate::access_log::Format::parse(&self.access_log_format)
-            .unwrap_or(crate::access_log::Format::Json)
+        crate::observe::access_log::Format::parse(&self.access_log_format)
+            .unwrap_or(crate::observe::access_log::Format::Json)
     }
 
     pub fn from_cli(args: &RunArgs) -> Result<Self, ConfigError> {
@@ -290,7 +290,7 @@ impl Config {
             "json" => true,
             other => return Err(ConfigError::LogFormat(other.to_owned())),
         };
-        crate::access_log::Format::parse(&args.access_log_format)
+        crate::observe::access_log::Format::parse(&args.access_log_format)
             .map_err(ConfigError::AccessLogFormat)?;
         Ok(Self {
             app,
@@ -320,7 +320,7 @@ impl Config {
             check: args.check,
             preload: args.preload,
             tls: match (&args.certfile, &args.keyfile) {
-                (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
+                (Some(cert), Some(key)) => Some(crate::http::tls::TlsFiles {
                     cert: cert.clone(),
                     key: key.clone(),
                     client_ca: args.ca_certs.clone(),

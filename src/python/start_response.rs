@@ -183,7 +183,7 @@ pub(crate) mod _response {
             let os_error = |e: std::io::Error| vm.new_os_error(format!("wsgi.file_wrapper: {e}"));
             let offset =
                 u64::try_from(offset).map_err(|_| vm.new_value_error("negative offset"))?;
-            let file = crate::sys::dup(fd).map_err(os_error)?;
+            let file = crate::process::sys::dup(fd).map_err(os_error)?;
             let size = file.metadata().map_err(os_error)?.len();
             let len = size.saturating_sub(offset);
             Ok(self.post(vm, ReplyMsg::File { file, offset, len }))

@@ -1,4 +1,4 @@
-//! How busy a worker's Python threads are. Each job holds an [`InFlight`] token from the moment
+//! How busy a worker's Python threads are. Each job holds an [`JobInFlight`] token from the moment
 //! it is queued until its Python thread is done with it. The accept loop takes a new connection
 //! at once only while a thread is free, so connections spread over idle workers instead of
 //! queuing behind a busy one (the kernel hands the next connection to whichever worker
@@ -28,13 +28,18 @@ pub struct Board {
     headroom: [AtomicI32; BOARD_SEATS],
 }
 
+// SAFETY: `repr(C)` and `AtomicI32`s only: all-zero is a valid value ([`Board::map`] then
+// empties every seat), there is no pointer or process-local state to share wrongly across fork,
+// and the alignment is 4 bytes.
+unsafe impl crate::process::sys::SharedZeroed for Board {}
+
 /// What an empty seat (or a worker that no longer accepts) shows.
 const EMPTY: i32 = i32::MIN;
 
 impl Board {
     /// Map the board (in the master, before any fork), every seat empty.
     pub fn map() -> std::io::Result<&'static Self> {
-        let board = crate::sys::shared_zeroed::<Self>()?;
+        let board = crate::process::sys::shared_zeroed::<Self>()?;
         for seat in 0..BOARD_SEATS {
             board.clear(seat);
         }
@@ -79,7 +84,7 @@ impl std::fmt::Debug for Seat {
 }
 
 #[derive(Debug)]
-pub struct Load {
+pub struct Occupancy {
     busy: AtomicUsize,
     /// Of `busy`, the connections accepted that have not sent their first request yet.
     reserved: AtomicUsize,
@@ -94,10 +99,10 @@ pub struct Load {
     jobs: Mutex<HashMap<u64, (Instant, Arc<str>)>>,
 }
 
-impl Load {
+impl Occupancy {
     /// `capacity`: the number of Python threads; `seat`: where to publish how many are free.
     pub fn new(capacity: usize, seat: Option<Seat>) -> Arc<Self> {
-        let load = Arc::new(Self {
+        let occupancy = Arc::new(Self {
             busy: AtomicUsize::new(0),
             reserved: AtomicUsize::new(0),
             capacity: capacity.max(1),
@@ -107,8 +112,8 @@ impl Load {
             next_id: AtomicU64::new(0),
             jobs: Mutex::new(HashMap::new()),
         });
-        load.publish();
-        load
+        occupancy.publish();
+        occupancy
     }
 
     /// Put this worker's headroom on the board.
@@ -155,15 +160,15 @@ impl Load {
     }
 
     /// Count one more job in flight until the token is dropped.
-    pub fn begin(self: &Arc<Self>, what: impl Into<Arc<str>>) -> InFlight {
+    pub fn begin(self: &Arc<Self>, what: impl Into<Arc<str>>) -> JobInFlight {
         self.busy.fetch_add(1, Ordering::AcqRel);
         self.publish();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.insert(id, (Instant::now(), what.into()));
         }
-        InFlight {
-            load: Arc::clone(self),
+        JobInFlight {
+            occupancy: Arc::clone(self),
             id,
         }
     }
@@ -202,7 +207,7 @@ impl Load {
     }
 }
 
-impl Load {
+impl Occupancy {
     /// Hold a slot for a connection just accepted until its first request is queued (or the
     /// grace ends): without it, a worker could accept a burst of connections in the moment
     /// before any of them has become a job, leaving other workers idle.
@@ -226,7 +231,7 @@ pub type Held = Arc<Mutex<Option<Reservation>>>;
 
 /// A slot held for a new connection; dropping it frees the slot.
 #[derive(Debug)]
-pub struct Reservation(Arc<Load>);
+pub struct Reservation(Arc<Occupancy>);
 
 impl Drop for Reservation {
     fn drop(&mut self) {
@@ -237,17 +242,17 @@ impl Drop for Reservation {
 
 /// One job in flight; dropping it frees the slot.
 #[derive(Debug)]
-pub struct InFlight {
-    load: Arc<Load>,
+pub struct JobInFlight {
+    occupancy: Arc<Occupancy>,
     id: u64,
 }
 
-impl Drop for InFlight {
+impl Drop for JobInFlight {
     fn drop(&mut self) {
-        if let Ok(mut jobs) = self.load.jobs.lock() {
+        if let Ok(mut jobs) = self.occupancy.jobs.lock() {
             jobs.remove(&self.id);
         }
-        self.load.release();
+        self.occupancy.release();
     }
 }
 
@@ -257,34 +262,40 @@ mod tests {
 
     #[test]
     fn oldest_job_is_tracked_until_dropped() {
-        let load = Load::new(1, None);
-        let a = load.begin("GET /a".to_owned());
+        let occupancy = Occupancy::new(1, None);
+        let a = occupancy.begin("GET /a".to_owned());
         std::thread::sleep(Duration::from_millis(5));
-        let b = load.begin("GET /b".to_owned());
-        assert_eq!(load.oldest().map(|(_, w)| w), Some("GET /a".to_owned()));
+        let b = occupancy.begin("GET /b".to_owned());
+        assert_eq!(
+            occupancy.oldest().map(|(_, w)| w),
+            Some("GET /a".to_owned())
+        );
         drop(a);
-        assert_eq!(load.oldest().map(|(_, w)| w), Some("GET /b".to_owned()));
+        assert_eq!(
+            occupancy.oldest().map(|(_, w)| w),
+            Some("GET /b".to_owned())
+        );
         drop(b);
-        assert_eq!(load.oldest(), None);
+        assert_eq!(occupancy.oldest(), None);
     }
 
     #[test]
     fn a_worker_looks_ahead_only_while_its_requests_are_young() {
-        let load = Load::new(1, None);
+        let occupancy = Occupancy::new(1, None);
         let young = Duration::from_secs(60);
-        assert!(load.may_look_ahead(1, young));
-        let running = load.begin("GET /a");
-        let queued = load.begin("GET /b");
+        assert!(occupancy.may_look_ahead(1, young));
+        let running = occupancy.begin("GET /a");
+        let queued = occupancy.begin("GET /b");
         // Busy with young requests: one connection ahead at a time, however many are queued.
-        assert!(load.may_look_ahead(1, young));
-        let ahead = load.reserve();
-        assert!(!load.may_look_ahead(1, young));
+        assert!(occupancy.may_look_ahead(1, young));
+        let ahead = occupancy.reserve();
+        assert!(!occupancy.may_look_ahead(1, young));
         drop((ahead, queued));
         // The same request, now older than the limit: none.
         std::thread::sleep(Duration::from_millis(5));
-        assert!(!load.may_look_ahead(1, Duration::from_millis(1)));
+        assert!(!occupancy.may_look_ahead(1, Duration::from_millis(1)));
         drop(running);
-        assert!(load.may_look_ahead(1, Duration::from_millis(1)));
+        assert!(occupancy.may_look_ahead(1, Duration::from_millis(1)));
     }
 }
 
@@ -296,8 +307,8 @@ mod board_tests {
     fn free_threads_are_published_and_closed_workers_show_none() {
         let board = Board::map().expect("map");
         let seat = |index| Some(Seat { board, index });
-        let a = Load::new(2, seat(0));
-        let b = Load::new(1, seat(3));
+        let a = Occupancy::new(2, seat(0));
+        let b = Occupancy::new(1, seat(3));
         assert_eq!(a.free_elsewhere(), Some(1));
         assert_eq!(b.free_elsewhere(), Some(2));
         let job = a.begin("GET /".to_owned());
@@ -316,6 +327,6 @@ mod board_tests {
         assert_eq!(b.free_elsewhere(), Some(0));
         board.clear(3);
         assert_eq!(a.free_elsewhere(), Some(0));
-        assert_eq!(Load::new(1, None).free_elsewhere(), None);
+        assert_eq!(Occupancy::new(1, None).free_elsewhere(), None);
     }
 }

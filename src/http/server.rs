@@ -13,13 +13,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::drain::{Drain, Tracked};
+use crate::http::drain::{Drain, Tracked};
 use crate::http::guard::{ConnState, GuardedIo};
 use crate::http::limits::{Limits, Timeouts};
+use crate::http::occupancy::Held;
 use crate::http::service::{self, Shared};
 use crate::http::zero_copy::ZeroCopy;
-use crate::load::Held;
-use crate::log;
+use crate::observe::log;
 use crate::wsgi::environ::ConnInfo;
 
 /// How long a new connection keeps its worker slot before its first request is queued.
@@ -56,7 +56,7 @@ const LOOKAHEAD_AGE: Duration = Duration::from_millis(2);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The next connection. Taken at once while a Python thread is free, so that connections go
-/// to idle workers first (see `load`). A worker whose threads are all busy looks at its
+/// to idle workers first (see `occupancy`). A worker whose threads are all busy looks at its
 /// listener every `ADMISSION_WAIT` without accepting, and leaves a waiting connection to the
 /// workers that show a free thread on the shared board: a busy worker that took it would queue
 /// the request behind its own, and a request stuck for `--timeout` took a neighbour's request
@@ -74,19 +74,19 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// A/B"); a worker busy with a long or stuck request never does.
 async fn admit(
     listener: &Listener,
-    load: &crate::load::Load,
+    occupancy: &crate::http::occupancy::Occupancy,
 ) -> std::io::Result<(Connection, ConnInfo)> {
     let (mut waiting, mut all_busy) = (0u32, 0u32);
     loop {
-        if matches!(load.free_elsewhere(), Some(0) | None)
-            && load.may_look_ahead(LOOKAHEAD, LOOKAHEAD_AGE)
+        if matches!(occupancy.free_elsewhere(), Some(0) | None)
+            && occupancy.may_look_ahead(LOOKAHEAD, LOOKAHEAD_AGE)
         {
             tokio::select! {
                 accepted = listener.accept() => return accepted,
                 () = tokio::time::sleep(ADMISSION_WAIT) => continue,
             }
         }
-        if tokio::time::timeout(ADMISSION_WAIT, load.wait_for_room())
+        if tokio::time::timeout(ADMISSION_WAIT, occupancy.wait_for_room())
             .await
             .is_ok()
         {
@@ -97,11 +97,11 @@ async fn admit(
             continue;
         }
         waiting += 1;
-        all_busy = match load.free_elsewhere() {
+        all_busy = match occupancy.free_elsewhere() {
             Some(0) | None => all_busy + 1,
             Some(_) => 0,
         };
-        let shortest = all_busy >= ALL_BUSY_LOOKS && load.least_loaded();
+        let shortest = all_busy >= ALL_BUSY_LOOKS && occupancy.least_loaded();
         if !shortest && waiting < STALLED_LOOKS {
             continue;
         }
@@ -127,7 +127,8 @@ impl Listener {
             Self::Tcp(l) => l.as_raw_fd(),
             Self::Unix(l) => l.as_raw_fd(),
         };
-        crate::sys::poll_readable(&[fd], Duration::ZERO).is_ok_and(|r| r.first() == Some(&true))
+        crate::process::sys::poll_readable(&[fd], Duration::ZERO)
+            .is_ok_and(|r| r.first() == Some(&true))
     }
 
     async fn accept(&self) -> std::io::Result<(Connection, ConnInfo)> {
@@ -231,7 +232,7 @@ pub async fn run(
                 };
                 tokio::select! {
                     _ = stop.changed() => return,
-                    accepted = admit(&listener, &shared.load) => match accepted {
+                    accepted = admit(&listener, &shared.occupancy) => match accepted {
                         Ok((conn, info)) => {
                             serve(conn, info, &shared, &settings, &drain, permit);
                         }
@@ -259,7 +260,7 @@ pub async fn run(
     }
     shutdown.await;
     // Other workers see this one as full from now on.
-    shared.load.close();
+    shared.occupancy.close();
     let _ = stop_tx.send(true);
     while accept_loops.join_next().await.is_some() {}
     log::info(&format!(
@@ -279,7 +280,7 @@ pub async fn run(
 async fn serve_metrics(stream: tokio::net::TcpStream) {
     let svc = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
         let (status, body) = if req.uri().path() == "/metrics" {
-            (http::StatusCode::OK, crate::metrics::render())
+            (http::StatusCode::OK, crate::observe::metrics::render())
         } else {
             (http::StatusCode::NOT_FOUND, "Not Found\n".to_owned())
         };
@@ -359,7 +360,7 @@ fn serve(
         // Taken here, before the accept loop looks for room again: taken in the connection's
         // task, it came too late, and an idle worker accepted a second connection that then
         // queued behind the first one's request.
-        reservation: hold_briefly(shared.load.reserve()),
+        reservation: hold_briefly(shared.occupancy.reserve()),
         tracked: drain.track(),
     };
     tokio::spawn(async move {
@@ -389,7 +390,7 @@ fn serve(
 /// Hold `reservation` for at most `RESERVATION_GRACE` from accept: a connection that sends
 /// nothing quickly (or is slow to finish its TLS handshake) gives its slot back, so idle
 /// clients cannot keep a worker from accepting. Its first request gives it back earlier.
-fn hold_briefly(reservation: crate::load::Reservation) -> Held {
+fn hold_briefly(reservation: crate::http::occupancy::Reservation) -> Held {
     let held = Arc::new(std::sync::Mutex::new(Some(reservation)));
     let expiring = Arc::clone(&held);
     tokio::spawn(async move {
