@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,15 +38,23 @@ pub struct Server {
     /// Everything the server wrote to stderr, then stdout, line by line.
     pub log: Arc<Mutex<Vec<String>>>,
     pub access: Arc<Mutex<Vec<String>>>,
+    /// Set when stderr and stdout have ended.
+    ended: [Arc<AtomicBool>; 2],
 }
 
-fn collect(stream: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+/// Read `stream` line by line into `into` on a thread; the returned flag is set once the
+/// stream has ended (every process holding it has exited) and every line is in.
+fn collect(stream: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) -> Arc<AtomicBool> {
+    let ended = Arc::new(AtomicBool::new(false));
+    let done = Arc::clone(&ended);
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { return };
+            let Ok(line) = line else { break };
             into.lock().expect("log lock").push(line);
         }
+        done.store(true, Ordering::Release);
     });
+    ended
 }
 
 impl Server {
@@ -80,13 +89,16 @@ impl Server {
             .expect("spawn rwsgi");
         let log = Arc::new(Mutex::new(Vec::new()));
         let access = Arc::new(Mutex::new(Vec::new()));
-        collect(child.stderr.take().expect("stderr"), Arc::clone(&log));
-        collect(child.stdout.take().expect("stdout"), Arc::clone(&access));
+        let ended = [
+            collect(child.stderr.take().expect("stderr"), Arc::clone(&log)),
+            collect(child.stdout.take().expect("stdout"), Arc::clone(&access)),
+        ];
         Self {
             child,
             port: 0,
             log,
             access,
+            ended,
         }
     }
 
@@ -183,6 +195,11 @@ impl Server {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                // The log is complete once both pipes have ended (the workers hold them too).
+                let ended = || self.ended.iter().all(|e| e.load(Ordering::Acquire));
+                while !ended() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 return status;
             }
             assert!(
