@@ -917,3 +917,28 @@ fn cycles_promoted_during_a_request_are_collected() {
     // One generation-1 collection per 10 young ones: at most ~10 cycles wait at any time.
     assert!(live <= 30, "{live} of 300 request cycles are still alive");
 }
+
+/// SQLite's foreign keys are off unless a connection turns them on, as with CPython's sqlite3
+/// (libsqlite3-sys's bundled build had them on: .cargo/config.toml undoes that), so deleting a
+/// referenced row works as the app saw it work on CPython.
+#[test]
+fn sqlite_foreign_keys_are_off_by_default_as_in_cpython() {
+    let out = python(
+        &[
+            "-c",
+            "import sqlite3\n\
+             c = sqlite3.connect(':memory:')\n\
+             c.execute('create table parent (id integer primary key)')\n\
+             c.execute('create table child (id integer primary key, parent_id references parent(id))')\n\
+             c.execute('insert into parent values (1)')\n\
+             c.execute('insert into child values (1, 1)')\n\
+             c.execute('delete from parent where id = 1')\n\
+             print(c.execute('pragma foreign_keys').fetchone()[0], c.execute('select count(*) from parent').fetchone()[0])\n\
+             c.commit()\n\
+             c.execute('pragma foreign_keys = on')\n\
+             print(c.execute('pragma foreign_keys').fetchone()[0])",
+        ],
+        &[],
+    );
+    assert_eq!(stdout(&out), "0 0\n1\n", "{}", stderr(&out));
+}

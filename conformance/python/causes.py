@@ -195,8 +195,6 @@ CAUSES = {
          'known gap: sqlite3: no DeprecationWarning for the call forms CPython 3.13 deprecated (more than one positional argument to connect()/Connection(), create_function(func=...))'),
         ('^test\\.test_sqlite3\\.test_(factory\\.ConnectionFactoryTests\\.test_connection_factor(ies|y_relayed_call)|dbapi\\.(UninitialisedConnectionTests\\.test_uninit_operations|OpenTests\\.test_factory_database_arg))$',
          "known gap: sqlite3.Connection is set up in __new__, not __init__: a subclass's __init__ arguments are ignored (isolation_level=None lost), Connection.__new__(Connection) needs a database, a factory that skips Connection.__init__ is not detected, and factory= must be a class"),
-        ('^test\\.test_sqlite3\\.test_dump\\.DumpTests\\.test_table_dump$',
-         "known gap: sqlite3: foreign-key enforcement is on by default (PRAGMA foreign_keys = 1; CPython's SQLite: 0), so the dump test's deliberate FK violation raises IntegrityError"),
         ('^test\\.test_sqlite3\\.test_userfunctions\\.(FunctionTests\\.test_func|AggregateTests\\.test_aggr)_error_on_create$',
          'known gap: sqlite3: create_function/create_aggregate with narg=-100 raise ProgrammingError "\'narg\' must be between -1 and 1000" instead of SQLite\'s OperationalError'),
         ('^test\\.test_sqlite3\\.test_backup\\.BackupTests\\.test_non_callable_progress$',
