@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{Server, TempDir, eventually, fixture, free_port, parse_one};
+use crate::common::{Server, TempDir, eventually, fixture, free_port, parse_one, program};
 
 struct Nginx(Child);
 
@@ -14,14 +14,6 @@ impl Drop for Nginx {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn nginx_binary() -> String {
-    ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .map(str::to_owned)
-        .expect("this test needs nginx (Debian package `nginx`; .ci/run installs it)")
 }
 
 fn start_nginx(dir: &TempDir, tcp_upstream: u16, unix_upstream: &std::path::Path) -> (Nginx, u16) {
@@ -43,7 +35,7 @@ fn start_nginx(dir: &TempDir, tcp_upstream: u16, unix_upstream: &std::path::Path
     );
     let conf_path = dir.path().join("nginx.conf");
     std::fs::write(&conf_path, conf).expect("nginx.conf");
-    let child = Command::new(nginx_binary())
+    let child = Command::new(program("nginx", "nginx", &[]))
         .args(["-p", &prefix, "-c", &conf_path.to_string_lossy()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{Server, TempDir, bin, fixture, python, repo, stderr, stdout};
+use crate::common::{Server, TempDir, app_file, bin, fixture, python, repo, stderr, stdout};
 use crate::frameworks::vendor;
 
 fn json_of(out: &std::process::Output) -> serde_json::Value {
@@ -512,9 +512,8 @@ fn cprofile_counts_calls_as_cpython_does() {
 #[test]
 fn an_app_importing_cprofile_is_served() {
     let tmp = TempDir::new("cprofile-app");
-    let app = tmp.path().join("app.py");
-    std::fs::write(
-        &app,
+    let app = app_file(
+        &tmp,
         "import cProfile, pstats, io\n\
          def application(environ, start_response):\n\
          \x20   p = cProfile.Profile()\n\
@@ -522,9 +521,8 @@ fn an_app_importing_cprofile_is_served() {
          \x20   out = io.StringIO(); pstats.Stats(p, stream=out).print_stats()\n\
          \x20   start_response('200 OK', [('Content-Type', 'text/plain')])\n\
          \x20   return [b'profiled' if 'function calls' in out.getvalue() else b'empty']\n",
-    )
-    .expect("write app");
-    let server = Server::start(&[&app.to_string_lossy()]);
+    );
+    let server = Server::start(&[&app]);
     let resp = server.get("/");
     assert_eq!(resp.status, 200, "{}", server.log_text());
     assert_eq!(resp.text(), "profiled");
@@ -608,9 +606,8 @@ fn xml_parsers_refuse_what_expat_refuses() {
 #[test]
 fn a_served_app_gets_parse_errors_for_malformed_bodies() {
     let tmp = TempDir::new("xml-app");
-    let app = tmp.path().join("app.py");
-    std::fs::write(
-        &app,
+    let app = app_file(
+        &tmp,
         "import xml.etree.ElementTree as ET\n\
          def application(environ, start_response):\n\
          \x20   body = environ['wsgi.input'].read(int(environ.get('CONTENT_LENGTH') or 0))\n\
@@ -621,9 +618,8 @@ fn a_served_app_gets_parse_errors_for_malformed_bodies() {
          \x20       return [str(e).encode()]\n\
          \x20   start_response('207 Multi-Status', [('Content-Type', 'text/plain')])\n\
          \x20   return [root.tag.encode()]\n",
-    )
-    .expect("write app");
-    let server = Server::start(&[&app.to_string_lossy()]);
+    );
+    let server = Server::start(&[&app]);
     let propfind = |body: &str| {
         let raw = format!(
             "PROPFIND / HTTP/1.1\r\nHost: t\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -772,9 +768,8 @@ fn lzma_reports_a_malformed_header_instead_of_crashing() {
 #[test]
 fn getsignal_reports_the_process_disposition() {
     let tmp = TempDir::new("getsignal-app");
-    let app = tmp.path().join("app.py");
-    std::fs::write(
-        &app,
+    let app = app_file(
+        &tmp,
         "import signal\n\
          def application(environ, start_response):\n\
          \x20   alrm, pipe = signal.getsignal(signal.SIGALRM), signal.getsignal(signal.SIGPIPE)\n\
@@ -782,9 +777,8 @@ fn getsignal_reports_the_process_disposition() {
          \x20   back = signal.signal(signal.SIGUSR2, old)\n\
          \x20   start_response('200 OK', [('Content-Type', 'text/plain')])\n\
          \x20   return [('%s %s %s %s' % (alrm is signal.SIG_DFL, pipe is signal.SIG_IGN, old is signal.SIG_DFL, signal.getsignal(signal.SIGUSR2) is signal.SIG_DFL)).encode()]\n",
-    )
-    .expect("write app");
-    let server = Server::start(&[&app.to_string_lossy()]);
+    );
+    let server = Server::start(&[&app]);
     let resp = server.get("/");
     assert_eq!(resp.status, 200, "{}", server.log_text());
     assert_eq!(resp.text(), "True True True True");
@@ -888,9 +882,8 @@ fn unbuffered_output_keeps_its_order() {
 #[test]
 fn cycles_promoted_during_a_request_are_collected() {
     let dir = TempDir::new("gc-generations");
-    let app = dir.path().join("app.py");
-    std::fs::write(
-        &app,
+    let app = app_file(
+        &dir,
         "import gc, weakref\n\
          class Node:\n    pass\n\
          live = weakref.WeakSet()\n\
@@ -900,9 +893,8 @@ fn cycles_promoted_during_a_request_are_collected() {
              body = ('%d %d' % (len(live), gc.get_stats()[0]['collections'])).encode()\n    \
              start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
              return [body]\n",
-    )
-    .expect("app");
-    let server = Server::start(&[&app.to_string_lossy()]);
+    );
+    let server = Server::start(&[&app]);
     let mut last = String::new();
     for _ in 0..300 {
         let resp = server.get("/");

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::common::{Server, TempDir, fixture, parse_one, read_to_close};
+use crate::common::{Server, TempDir, app_file, fixture, parse_one, read_to_close};
 
 /// The app: where it was imported, where it serves, and the first random number drawn after
 /// the fork (an at-fork hook registered after `random`'s own, which reseeds first).
@@ -146,16 +146,13 @@ fn a_stuck_request_on_the_inherited_thread_retires_its_worker() {
 #[test]
 fn the_preloaded_objects_are_frozen_before_the_fork() {
     let dir = TempDir::new("preload-freeze");
-    let app = dir.path().join("app.py");
-    std::fs::write(
-        &app,
+    let app = app_file(
+        &dir,
         "import gc\n\
          def application(environ, start_response):\n    \
              start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
              return [str(gc.get_freeze_count()).encode()]\n",
-    )
-    .expect("app");
-    let app = app.to_string_lossy().into_owned();
+    );
     let frozen = |extra: &[&str]| -> usize {
         let mut args = vec![app.as_str()];
         args.extend_from_slice(extra);

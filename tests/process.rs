@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::common::{Server, TempDir, eventually, fixture, parse_one, read_to_close};
+use crate::common::{Server, TempDir, app_file, eventually, fixture, parse_one, read_to_close};
 
 fn pids(server: &Server, n: usize) -> HashSet<u64> {
     (0..n)
@@ -506,17 +506,15 @@ fn a_worker_past_max_worker_memory_is_replaced() {
 #[test]
 fn a_bare_worker_does_not_import_traceback() {
     let dir = TempDir::new("bare-worker");
-    let app = dir.path().join("app.py");
-    std::fs::write(
-        &app,
+    let app = app_file(
+        &dir,
         "import sys\n\
          def application(environ, start_response):\n    \
              heavy = [m for m in ('traceback', '_colorize', 'dataclasses', 'inspect') if m in sys.modules]\n    \
              start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
              return [(' '.join(heavy) or 'none').encode()]\n",
-    )
-    .expect("app");
-    let server = Server::start(&[&app.to_string_lossy()]);
+    );
+    let server = Server::start(&[&app]);
     let resp = server.get("/");
     assert_eq!(resp.status, 200, "{}", server.log_text());
     assert_eq!(resp.text(), "none");

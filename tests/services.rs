@@ -12,7 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::common::{Response, Server, TempDir, bin, eventually, fixture, free_port, parse_one};
+use crate::common::{
+    Response, Server, TempDir, bin, eventually, fixture, free_port, parse_one, program,
+};
 use crate::frameworks::{django_guestbook_and_admin, vendor};
 
 /// How long a database server may take to initialise and start.
@@ -86,24 +88,6 @@ impl Drop for Service {
             let _ = self.child.wait();
         }
     }
-}
-
-/// The first of `candidates` that exists, or a command found on PATH.
-fn program(name: &str, package: &str, candidates: &[PathBuf]) -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(["/usr/sbin".into(), "/usr/bin".into()])
-        .map(|dir| dir.join(name));
-    candidates
-        .iter()
-        .cloned()
-        .chain(on_path)
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("this test needs {name} (Debian package `{package}`; tests/run installs it)")
-        })
 }
 
 /// Whether this process runs as root (PostgreSQL refuses to; MariaDB needs `--user=root`).

@@ -411,6 +411,32 @@ impl Drop for TempDir {
     }
 }
 
+/// The first of `candidates` that exists, or `name` found on PATH (or in /usr/sbin, /usr/bin);
+/// a test that needs a missing one says which Debian package tests/run installs.
+pub fn program(name: &str, package: &str, candidates: &[PathBuf]) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(["/usr/sbin".into(), "/usr/bin".into()])
+        .map(|dir| dir.join(name));
+    candidates
+        .iter()
+        .cloned()
+        .chain(on_path)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("this test needs {name} (Debian package `{package}`; tests/run installs it)")
+        })
+}
+
+/// `source` written as `app.py` in `dir`; its path, for `Server::start`.
+pub fn app_file(dir: &TempDir, source: &str) -> String {
+    let app = dir.path().join("app.py");
+    std::fs::write(&app, source).expect("write app.py");
+    app.to_string_lossy().into_owned()
+}
+
 /// A loopback port that was free a moment ago, for servers that cannot report the port they
 /// bound (nginx, the database servers).
 pub fn free_port() -> u16 {

@@ -54,7 +54,7 @@ impl OlderGenerations {
     /// The schedule from now: what ran before (loading the app) counts as collected.
     pub fn new(vm: &VirtualMachine) -> Self {
         Self {
-            young_at_last: vm.state.gc.get_stats()[0].collections,
+            young_at_last: vm.state.gc.generations[0].stats().collections,
             passes_since_full: 0,
             old_after_full: gc_state().get_count().2,
         }
@@ -66,8 +66,10 @@ impl OlderGenerations {
         if !gc.is_enabled() {
             return;
         }
-        let (_, threshold1, _) = gc.get_threshold();
-        let young = gc.get_stats()[0].collections;
+        // Only what the decision needs: one atomic and the young generation's stats (each
+        // generation's stats sit behind a lock of their own).
+        let threshold1 = gc.generations[1].threshold();
+        let young = gc.generations[0].stats().collections;
         if threshold1 == 0 || young.saturating_sub(self.young_at_last) < threshold1 as usize {
             return;
         }
