@@ -3,8 +3,8 @@
 //! [`Bundled`].
 //!
 //! `rwsgi bundle` writes the rwsgi binary followed by a zip archive of the app tree and its
-//! pure-Python dependencies (the Python half, `pylib/rwsgi/_bundle.py`, writes the archive and
-//! later mounts it). The archive's end-of-central-directory comment carries a marker and the
+//! pure-Python dependencies (`pylib/rwsgi/_bundle.py` writes the archive; `pylib/rwsgi/_mount.py`
+//! serves imports and reads from it in the running bundle). The archive's end-of-central-directory comment carries a marker and the
 //! bundle's settings, so a starting binary finds out whether it is a bundle by reading the last
 //! few KiB of itself. Python's zipimport reads modules straight from the executable: nothing is
 //! unpacked.

@@ -126,7 +126,7 @@ impl App {
         )
         .map_err(|e| LoadError::Internal(format!("the 500 response head: {e}")))?;
         if let Some(archive) = &settings.bundle {
-            import(vm, "_bundle")
+            import(vm, "_mount")
                 .and_then(|bundle| bundle.get_attr("mount", vm))
                 .and_then(|mount| mount.call((vm.ctx.new_str(archive.as_str()),), vm))
                 .map_err(internal(vm))?;
