@@ -151,6 +151,24 @@ impl Occupancy {
         })
     }
 
+    /// Whether no other worker is on the board (or there is no board): a connection this
+    /// worker leaves waiting has nowhere better to go.
+    pub fn alone(&self) -> bool {
+        self.seat
+            .is_none_or(|seat| seat.board.others(seat.index).next().is_none())
+    }
+
+    /// Whether fewer jobs than threads are in flight.
+    pub fn has_room(&self) -> bool {
+        self.busy.load(Ordering::Acquire) < self.capacity
+    }
+
+    /// Completes at the next job (or reservation) of this worker that ends, if created before
+    /// it ends.
+    pub fn released(&self) -> tokio::sync::futures::Notified<'_> {
+        self.freed.notified()
+    }
+
     /// Whether no other worker has a shorter queue than this one (all being busy): the one a
     /// waiting connection should go to. True without a board.
     pub fn least_loaded(&self) -> bool {
@@ -177,7 +195,7 @@ impl Occupancy {
     pub async fn wait_for_room(&self) {
         loop {
             let freed = self.freed.notified();
-            if self.busy.load(Ordering::Acquire) < self.capacity {
+            if self.has_room() {
                 return;
             }
             freed.await;

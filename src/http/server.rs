@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
@@ -31,18 +31,18 @@ const RESERVATION_GRACE: Duration = Duration::from_millis(100);
 /// connecting and sending (the reload test saw it at one).
 const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(2);
 
-/// How often a worker with no free Python thread looks at its waiting connections (see
-/// `admit`).
+/// How often a worker with no free Python thread looks at its waiting connections, at the
+/// longest (see `admit`): it also looks each time one of its jobs ends.
 const ADMISSION_WAIT: Duration = Duration::from_millis(5);
 
-/// Looks in a row, while every worker is busy, that a connection must have been waiting before
-/// a busy worker takes it: a worker that frees a thread within this time takes it instead (a
+/// How long a connection must have been waiting while every worker was busy before a busy
+/// worker takes it: a worker that frees a thread within this time takes it instead (a
 /// sequential client's next connection arrives in the moment the last response leaves).
-const ALL_BUSY_LOOKS: u32 = 3;
+const ALL_BUSY_WAIT: Duration = Duration::from_millis(15);
 
-/// Looks in a row after which a busy worker takes a waiting connection even though another
-/// worker shows a free thread (one that does not accept: at `--max-connections`, or stalled).
-const STALLED_LOOKS: u32 = 200;
+/// How long a connection waits before a busy worker takes it even though another worker shows
+/// a free thread (one that does not accept: at `--max-connections`, or stalled).
+const STALLED_WAIT: Duration = Duration::from_secs(1);
 
 /// Connections a busy worker holds that have not sent their first request, at most, when it
 /// takes one ahead while no other worker has a free thread and its own jobs are young (see
@@ -56,28 +56,36 @@ const LOOKAHEAD_AGE: Duration = Duration::from_millis(2);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The next connection. Taken at once while a Python thread is free, so that connections go
-/// to idle workers first (see `occupancy`). A worker whose threads are all busy looks at its
-/// listener every `ADMISSION_WAIT` without accepting, and leaves a waiting connection to the
-/// workers that show a free thread on the shared board: a busy worker that took it would queue
-/// the request behind its own, and a request stuck for `--timeout` took a neighbour's request
-/// down with it (1 in 40 fresh requests got 504 with 3 of 4 workers stuck). When every worker
-/// has been busy for `ALL_BUSY_LOOKS` looks in a row, the worker with the shortest queue takes
-/// one waiting connection per look (keep-alive clients keeping every thread busy cannot starve
-/// new connections); any busy worker takes one after `STALLED_LOOKS` whatever the board says.
+/// to idle workers first (see `occupancy`), and always by a worker that is alone on the board
+/// (one worker: a connection it left waiting could go nowhere else, and pacing it only added
+/// its wait to the first request, the p99 of a burst of new clients; BENCHMARKS.md,
+/// "Admission: new connections at a saturated worker"). A worker whose threads are all busy
+/// does not accept a waiting connection while another worker shows a free thread on the shared
+/// board: a busy worker that took it would queue the request behind its own, and a request
+/// stuck for `--timeout` took a neighbour's request down with it (1 in 40 fresh requests got
+/// 504 with 3 of 4 workers stuck). When every worker has been busy for `ALL_BUSY_WAIT` while a
+/// connection waits, the worker with the shortest queue takes one waiting connection each time
+/// one of its jobs ends (or every `ADMISSION_WAIT`), so keep-alive clients keeping every
+/// thread busy cannot starve new connections, and new clients are taken at the pace the
+/// worker serves; any busy worker takes one after `STALLED_WAIT` whatever the board says.
 /// Taking the whole backlog at once instead stacked requests behind one worker's slow ones:
 /// 3x gunicorn's p99 for a fast endpoint under saturation (BENCHMARKS.md, "Admission").
 /// One exception keeps short requests pipelined: while no other worker has a free thread and
 /// every job this worker holds is younger than `LOOKAHEAD_AGE`, it accepts at once, one
 /// connection at a time (`LOOKAHEAD` not yet sent their first request), so that the next
-/// request is parsed and queued while the current one runs and new clients are not paced at
-/// one per look while keep-alive clients keep every thread busy (BENCHMARKS.md, "Hello world
+/// request is parsed and queued while the current one runs (BENCHMARKS.md, "Hello world
 /// A/B"); a worker busy with a long or stuck request never does.
 async fn admit(
     listener: &Listener,
     occupancy: &crate::http::occupancy::Occupancy,
 ) -> std::io::Result<(Connection, ConnInfo)> {
-    let (mut waiting, mut all_busy) = (0u32, 0u32);
+    // Since when a connection has been waiting here, and since when every worker has been busy
+    // while it waited.
+    let (mut waiting_since, mut all_busy_since) = (None::<Instant>, None::<Instant>);
     loop {
+        if occupancy.alone() {
+            return listener.accept().await;
+        }
         if matches!(occupancy.free_elsewhere(), Some(0) | None)
             && occupancy.may_look_ahead(LOOKAHEAD, LOOKAHEAD_AGE)
         {
@@ -86,30 +94,40 @@ async fn admit(
                 () = tokio::time::sleep(ADMISSION_WAIT) => continue,
             }
         }
-        if tokio::time::timeout(ADMISSION_WAIT, occupancy.wait_for_room())
-            .await
-            .is_ok()
-        {
+        // Created before the checks, so that a job ending between them still wakes the look.
+        let released = occupancy.released();
+        if occupancy.has_room() {
             return listener.accept().await;
         }
         if !listener.pending() {
-            (waiting, all_busy) = (0, 0);
+            (waiting_since, all_busy_since) = (None, None);
+            if tokio::time::timeout(ADMISSION_WAIT, occupancy.wait_for_room())
+                .await
+                .is_ok()
+            {
+                return listener.accept().await;
+            }
             continue;
         }
-        waiting += 1;
-        all_busy = match occupancy.free_elsewhere() {
-            Some(0) | None => all_busy + 1,
-            Some(_) => 0,
+        let now = Instant::now();
+        let waiting = *waiting_since.get_or_insert(now);
+        let all_busy = match occupancy.free_elsewhere() {
+            Some(0) | None => Some(*all_busy_since.get_or_insert(now)),
+            Some(_) => all_busy_since.take().and(None),
         };
-        let shortest = all_busy >= ALL_BUSY_LOOKS && occupancy.least_loaded();
-        if !shortest && waiting < STALLED_LOOKS {
-            continue;
+        let shortest = all_busy.is_some_and(|since| now.duration_since(since) >= ALL_BUSY_WAIT)
+            && occupancy.least_loaded();
+        if shortest || now.duration_since(waiting) >= STALLED_WAIT {
+            tokio::select! {
+                biased;
+                accepted = listener.accept() => return accepted,
+                // Another worker took it meanwhile.
+                () = std::future::ready(()) => (waiting_since, all_busy_since) = (None, None),
+            }
         }
-        tokio::select! {
-            biased;
-            accepted = listener.accept() => return accepted,
-            () = std::future::ready(()) => (waiting, all_busy) = (0, 0),
-        }
+        // Look again when one of this worker's jobs ends: a thread may be free, or its queue
+        // the shortest.
+        let _ = tokio::time::timeout(ADMISSION_WAIT, released).await;
     }
 }
 
