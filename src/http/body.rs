@@ -13,7 +13,7 @@ use futures_core::Stream;
 use http_body::{Body, Frame, SizeHint};
 use thiserror::Error;
 
-use crate::http::guard::OpenRequest;
+use crate::http::connection::OpenRequest;
 use crate::http::zero_copy;
 use crate::job::Reply;
 use crate::observe::access_log::Access;
@@ -123,7 +123,7 @@ impl ReplyBody {
             self.file = None;
             return Poll::Ready(Some(Err(BodyError::Aborted)));
         };
-        let frame = match open.segments() {
+        let frame = match open.sendfile() {
             Some(segments) => {
                 segments.push(&part.file, part.offset, n);
                 Some(zero_copy::placeholder(n as usize))

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
-use crate::http::guard::{ConnState, Cut, Scanner, Verdict};
+use crate::http::connection::{Requests, Verdict};
+use crate::http::guard::{Cut, Scanner};
 use crate::http::limits::Limits;
 use crate::wsgi::environ::{self, ConnInfo, EnvironRules};
 use crate::wsgi::forwarded::TrustedProxies;
@@ -179,8 +180,8 @@ fn input(rng: &mut Rng) -> Vec<u8> {
 
 /// The guard over `data` fed in pieces from `sizes` (cycled).
 fn scan(data: &[u8], sizes: &[usize]) -> (Vec<u8>, Vec<Verdict>, Option<Cut>) {
-    let conn = Arc::new(ConnState::default());
-    let mut scanner = Scanner::new(Arc::clone(&conn), Limits::default());
+    let requests = Arc::new(Requests::default());
+    let mut scanner = Scanner::new(Arc::clone(&requests), Limits::default());
     let mut out = BytesMut::new();
     let mut cut = None;
     let (mut at, mut i) = (0, 0);
@@ -192,10 +193,7 @@ fn scan(data: &[u8], sizes: &[usize]) -> (Vec<u8>, Vec<Verdict>, Option<Cut>) {
         at += n;
         i += 1;
     }
-    let mut verdicts = Vec::new();
-    while let (Some(v), _) = conn.next() {
-        verdicts.push(v);
-    }
+    let verdicts = std::iter::from_fn(|| requests.next_verdict()).collect();
     (out.to_vec(), verdicts, cut)
 }
 

@@ -13,10 +13,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::http::connection::{Admission, Connection, Requests};
 use crate::http::drain::{Drain, Tracked};
-use crate::http::guard::{ConnState, GuardedIo};
+use crate::http::guard::GuardedIo;
 use crate::http::limits::{Limits, Timeouts};
-use crate::http::occupancy::Held;
 use crate::http::service::{self, Shared};
 use crate::http::zero_copy::ZeroCopy;
 use crate::observe::log;
@@ -78,7 +78,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 async fn admit(
     listener: &Listener,
     occupancy: &crate::http::occupancy::Occupancy,
-) -> std::io::Result<(Connection, ConnInfo)> {
+) -> std::io::Result<(Stream, ConnInfo)> {
     // Since when a connection has been waiting here, and since when every worker has been busy
     // while it waited.
     let (mut waiting_since, mut all_busy_since) = (None::<Instant>, None::<Instant>);
@@ -149,7 +149,7 @@ impl Listener {
             .is_ok_and(|r| r.first() == Some(&true))
     }
 
-    async fn accept(&self) -> std::io::Result<(Connection, ConnInfo)> {
+    async fn accept(&self) -> std::io::Result<(Stream, ConnInfo)> {
         match self {
             Self::Tcp(l) => {
                 let (stream, remote) = l.accept().await?;
@@ -160,7 +160,7 @@ impl Listener {
                     local: stream.local_addr().ok(),
                     scheme: "http",
                 };
-                Ok((Connection::Tcp(stream), info))
+                Ok((Stream::Tcp(stream), info))
             }
             Self::Unix(l) => {
                 let (stream, _) = l.accept().await?;
@@ -169,13 +169,14 @@ impl Listener {
                     local: None,
                     scheme: "http",
                 };
-                Ok((Connection::Unix(stream), info))
+                Ok((Stream::Unix(stream), info))
             }
         }
     }
 }
 
-enum Connection {
+/// An accepted socket, before TLS or the protocol is settled.
+enum Stream {
     Tcp(tokio::net::TcpStream),
     Unix(tokio::net::UnixStream),
 }
@@ -251,8 +252,8 @@ pub async fn run(
                 tokio::select! {
                     _ = stop.changed() => return,
                     accepted = admit(&listener, &shared.occupancy) => match accepted {
-                        Ok((conn, info)) => {
-                            serve(conn, info, &shared, &settings, &drain, permit);
+                        Ok((stream, info)) => {
+                            serve(stream, info, &shared, &settings, &drain, permit);
                         }
                         Err(e) => {
                             log::warning(&format!("accept failed: {e}"));
@@ -326,7 +327,7 @@ struct Context {
     permit: OwnedSemaphorePermit,
     /// The worker slot taken at accept, held until the first request is queued or
     /// `RESERVATION_GRACE` has passed (whichever comes first; the grace runs from accept).
-    reservation: Held,
+    admission: Admission,
     /// Counted by the drain from accept on, through the TLS handshake or the h2c peek: a
     /// connection accepted just before a stop is waited for, not reset by the runtime's end.
     tracked: Tracked,
@@ -363,7 +364,7 @@ async fn is_h2c(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
 }
 
 fn serve(
-    conn: Connection,
+    stream: Stream,
     mut info: ConnInfo,
     shared: &Arc<Shared>,
     settings: &Arc<ServerSettings>,
@@ -378,13 +379,13 @@ fn serve(
         // Taken here, before the accept loop looks for room again: taken in the connection's
         // task, it came too late, and an idle worker accepted a second connection that then
         // queued behind the first one's request.
-        reservation: hold_briefly(shared.occupancy.reserve()),
+        admission: Admission::hold_for(shared.occupancy.reserve(), RESERVATION_GRACE),
         tracked: drain.track(),
     };
     tokio::spawn(async move {
         let header = cx.settings.timeouts.header;
-        match conn {
-            Connection::Tcp(stream) => match cx.settings.tls.clone() {
+        match stream {
+            Stream::Tcp(stream) => match cx.settings.tls.clone() {
                 Some(tls) => {
                     let accept = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
                     let Ok(Ok(stream)) = tokio::time::timeout(header, accept).await else {
@@ -400,30 +401,16 @@ fn serve(
                 None if is_h2c(&stream, header).await => serve_h2(stream, info, cx).await,
                 None => serve_h1(stream, info, cx, true).await,
             },
-            Connection::Unix(stream) => serve_h1(stream, info, cx, true).await,
+            Stream::Unix(stream) => serve_h1(stream, info, cx, true).await,
         }
     });
-}
-
-/// Hold `reservation` for at most `RESERVATION_GRACE` from accept: a connection that sends
-/// nothing quickly (or is slow to finish its TLS handshake) gives its slot back, so idle
-/// clients cannot keep a worker from accepting. Its first request gives it back earlier.
-fn hold_briefly(reservation: crate::http::occupancy::Reservation) -> Held {
-    let held = Arc::new(std::sync::Mutex::new(Some(reservation)));
-    let expiring = Arc::clone(&held);
-    tokio::spawn(async move {
-        tokio::time::sleep(RESERVATION_GRACE).await;
-        let late = expiring.lock().ok().and_then(|mut r| r.take());
-        drop(late);
-    });
-    held
 }
 
 /// The hyper service of one connection: every request goes to `service::handle`.
 fn wsgi_service(
     shared: Arc<Shared>,
     info: Arc<ConnInfo>,
-    state: Arc<ConnState>,
+    connection: Arc<Connection>,
 ) -> impl hyper::service::Service<
     hyper::Request<hyper::body::Incoming>,
     Response = hyper::Response<crate::http::body::ReplyBody>,
@@ -436,15 +423,15 @@ fn wsgi_service(
         service::handle(
             Arc::clone(&shared),
             Arc::clone(&info),
-            Arc::clone(&state),
+            Arc::clone(&connection),
             req,
         )
     })
 }
 
-/// HTTP/1.x through the framing guard. `zero_copy`: the transport is a plain socket that
+/// HTTP/1.x through the framing guard. `sendfile`: the transport is a plain socket that
 /// sendfile(2) can write to.
-async fn serve_h1<S>(stream: S, info: ConnInfo, cx: Context, zero_copy: bool)
+async fn serve_h1<S>(stream: S, info: ConnInfo, cx: Context, sendfile: bool)
 where
     S: AsyncRead + AsyncWrite + ZeroCopy + Unpin + Send + 'static,
 {
@@ -453,11 +440,11 @@ where
         settings,
         drain,
         permit,
-        reservation,
+        admission,
         tracked: _tracked,
     } = cx;
     let info = Arc::new(info);
-    let state = Arc::new(ConnState::new(zero_copy, reservation));
+    let connection = Arc::new(Connection::new(admission, sendfile));
     let proxy = settings.proxy_protocol.then(|| {
         // Unix-socket peers are local, as trusted as 127.0.0.1.
         info.remote
@@ -465,14 +452,14 @@ where
     });
     let io = GuardedIo::new(
         stream,
-        Arc::clone(&state),
+        Arc::clone(&connection),
         settings.limits,
         settings.timeouts,
         proxy,
     );
     let conn = builder(&settings.timeouts, settings.limits.fields).serve_connection(
         TokioIo::new(io),
-        wsgi_service(shared, info, Arc::clone(&state)),
+        wsgi_service(shared, info, Arc::clone(&connection)),
     );
     tokio::pin!(conn);
     // Per-connection errors (client gone, malformed request) end that connection only.
@@ -482,9 +469,10 @@ where
     }
     // Stopping. A connection whose first request has not arrived yet gets a moment for it:
     // closing it at once would lose a request the client already sent (the reload race).
-    if !state.seen_request() {
+    let requests = &connection.requests;
+    if !requests.seen() {
         let first = async {
-            while !state.seen_request() {
+            while !requests.seen() {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };
@@ -539,12 +527,13 @@ where
         settings,
         drain,
         permit,
-        reservation,
+        admission,
         tracked: _tracked,
     } = cx;
-    let state = Arc::new(ConnState::new(false, reservation));
-    let inner = wsgi_service(shared, Arc::new(info), Arc::clone(&state));
-    let counted = Arc::clone(&state);
+    // No sendfile: HTTP/2 frames every body byte itself.
+    let connection = Arc::new(Connection::new(admission, false));
+    let inner = wsgi_service(shared, Arc::new(info), Arc::clone(&connection));
+    let counted = Arc::clone(&connection.requests);
     let svc = service_fn(move |req| {
         counted.stream_opened();
         hyper::service::Service::call(&inner, req)
@@ -577,7 +566,7 @@ where
     let idle = tokio::select! {
         _ = conn.as_mut() => return,
         () = drain.stopping() => false,
-        () = idle_for(&state, timeouts.keep_alive) => true,
+        () = idle_for(&connection.requests, timeouts.keep_alive) => true,
     };
     // GOAWAY: streams the client opened are finished; it retries the rest elsewhere.
     conn.as_mut().graceful_shutdown();
@@ -591,10 +580,10 @@ where
     drop(permit);
 }
 
-/// Completes once `state` has had no open request for `limit`.
-async fn idle_for(state: &ConnState, limit: Duration) {
+/// Completes once `requests` has had none open for `limit`.
+async fn idle_for(requests: &Requests, limit: Duration) {
     loop {
-        match state.idle_since() {
+        match requests.idle_since() {
             Some(since) if since.elapsed() >= limit => return,
             Some(since) => tokio::time::sleep_until(since + limit).await,
             None => tokio::time::sleep(limit).await,

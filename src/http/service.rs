@@ -9,8 +9,8 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 
 use crate::http::body::ReplyBody;
+use crate::http::connection::{Admission, Connection, Verdict};
 use crate::http::error::RequestError;
-use crate::http::guard::{ConnState, Verdict};
 use crate::http::limits::{Limits, Timeouts};
 use crate::http::occupancy::Occupancy;
 use crate::http::static_files::{self, StaticMount};
@@ -54,15 +54,16 @@ pub struct Shared {
     pub statics: Vec<StaticMount>,
 }
 
-/// The service function for hyper.
+/// The service function for hyper. `connection`: the parts this request shares with its
+/// connection's guard (verdict, PROXY peer) and with the accept (the held worker slot).
 pub async fn handle(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
-    state: Arc<ConnState>,
+    connection: Arc<Connection>,
     req: Request<Incoming>,
 ) -> Result<Response<ReplyBody>, std::convert::Infallible> {
     // A PROXY protocol header names the real client.
-    let conn = match state.peer() {
+    let conn = match connection.proxy_peer.get() {
         Some(peer) => Arc::new(ConnInfo {
             remote: Some(peer),
             ..(*conn).clone()
@@ -72,16 +73,16 @@ pub async fn handle(
     let access = access_entry(&req, &conn);
     let gauge = crate::observe::metrics::RequestInFlight::start();
     // The guard queued one verdict per head it passed on, in order.
-    let (verdict, open) = state.next();
+    let (verdict, open) = connection.next_request();
     let outcome = match verdict {
         Some(Verdict::Refused(why)) => Err(RequestError::Refused(why)),
         Some(Verdict::Encoded(raw)) => {
             let mut req = req;
             req.extensions_mut().insert(raw);
-            serve_accepted(&shared, &conn, &state, req, &access).await
+            serve_accepted(&shared, &conn, &connection.admission, req, &access).await
         }
         Some(Verdict::Accepted) | None => {
-            serve_accepted(&shared, &conn, &state, req, &access).await
+            serve_accepted(&shared, &conn, &connection.admission, req, &access).await
         }
     };
     let response = match outcome {
@@ -101,7 +102,7 @@ pub async fn handle(
 async fn serve_accepted(
     shared: &Arc<Shared>,
     conn: &Arc<ConnInfo>,
-    state: &Arc<ConnState>,
+    admission: &Admission,
     req: Request<Incoming>,
     access: &Access,
 ) -> Result<Response<ReplyBody>, RequestError> {
@@ -123,7 +124,7 @@ async fn serve_accepted(
         }
     }
     let what = format!("{} {}", access.method, access.target);
-    let outcome = call(shared, conn, state, req, &what).await;
+    let outcome = call(shared, conn, admission, req, &what).await;
     shared.lifecycle.served_one();
     outcome
 }
@@ -163,7 +164,7 @@ fn error_response(e: &RequestError) -> Response<ReplyBody> {
 async fn call(
     shared: &Shared,
     conn: &ConnInfo,
-    state: &ConnState,
+    admission: &Admission,
     req: Request<Incoming>,
     what: &str,
 ) -> Result<Response<ReplyBody>, RequestError> {
@@ -214,7 +215,7 @@ async fn call(
         in_flight: Token::new(shared.occupancy.begin(what_shared)),
     };
     // The job now counts as busy; the slot held since accept can go.
-    state.release();
+    admission.release();
     shared
         .jobs
         .send_async(job)

@@ -3,19 +3,25 @@
 //! one static, never-written buffer, each registered beforehand, in order, as a segment of the
 //! file. hyper queues body frames without copying them (the writev strategy, forced in
 //! `server::builder`), so the connection's writer ([`guard::GuardedIo`](super::guard)) sees
-//! those very slices, recognises them by address, and sends the registered file segment with
-//! sendfile(2) instead. A placeholder without a registered segment, or a file that ends early,
-//! fails the connection: the placeholder bytes themselves are never sent.
+//! those very slices and hands its writes to [`poll_write`] / [`poll_write_vectored`] here,
+//! which recognise them by address and send the registered file segment with sendfile(2)
+//! instead. A placeholder without a registered segment, or a file that ends early, fails the
+//! connection: the placeholder bytes themselves are never sent.
+//!
+//! The segments are the `sendfile` part of the connection
+//! ([`Connection`](crate::http::connection::Connection)), absent where sendfile(2) cannot
+//! write (TLS, HTTP/2): file bodies then read the file instead.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use tokio::io::Interest;
+use tokio::io::{AsyncWrite, Interest};
 
 /// The largest placeholder frame: one sendfile call's worth.
 pub const FRAME: usize = 1 << 20;
@@ -60,7 +66,7 @@ impl Segments {
     }
 
     /// Send up to `want` bytes of the front segment to `socket`.
-    pub fn poll_send<S: ZeroCopy>(
+    fn poll_send<S: ZeroCopy>(
         &self,
         socket: &S,
         cx: &mut Context<'_>,
@@ -70,9 +76,7 @@ impl Segments {
             return Poll::Ready(Err(io::Error::other("segment queue poisoned")));
         };
         let Some(front) = q.front_mut() else {
-            return Poll::Ready(Err(io::Error::other(
-                "placeholder bytes without a file segment",
-            )));
+            return Poll::Ready(Err(io::Error::other(NO_SEGMENT)));
         };
         let count = usize::try_from(front.len).map_or(want, |len| len.min(want));
         let sent =
@@ -90,6 +94,54 @@ impl Segments {
         Poll::Ready(Ok(sent))
     }
 }
+
+/// Write `buf` to `socket`, the writer's side of zero-copy bodies: a placeholder frame becomes
+/// sendfile(2) of the front segment of `segments` (the connection's `sendfile` part), any other
+/// bytes go straight to the socket.
+pub fn poll_write<S: AsyncWrite + ZeroCopy + Unpin>(
+    socket: &mut S,
+    segments: Option<&Segments>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>> {
+    if is_placeholder(buf) {
+        return poll_send_segment(socket, segments, cx, buf.len());
+    }
+    Pin::new(socket).poll_write(cx, buf)
+}
+
+/// [`poll_write`] for a vectored write: the slices before the first placeholder go out
+/// together, a placeholder at the front goes out with sendfile(2) alone.
+pub fn poll_write_vectored<S: AsyncWrite + ZeroCopy + Unpin>(
+    socket: &mut S,
+    segments: Option<&Segments>,
+    cx: &mut Context<'_>,
+    bufs: &[io::IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    match bufs.iter().position(|b| is_placeholder(b)) {
+        None => Pin::new(socket).poll_write_vectored(cx, bufs),
+        Some(0) => poll_send_segment(socket, segments, cx, bufs[0].len()),
+        // The bytes before the file part first; hyper calls again for the rest.
+        Some(i) => Pin::new(socket).poll_write_vectored(cx, &bufs[..i]),
+    }
+}
+
+/// Send a placeholder's worth of the front segment; a connection without segments (TLS) has
+/// none promised, as for an empty queue.
+fn poll_send_segment<S: ZeroCopy>(
+    socket: &S,
+    segments: Option<&Segments>,
+    cx: &mut Context<'_>,
+    want: usize,
+) -> Poll<io::Result<usize>> {
+    match segments {
+        Some(segments) => segments.poll_send(socket, cx, want),
+        None => Poll::Ready(Err(io::Error::other(NO_SEGMENT))),
+    }
+}
+
+/// A placeholder reached the writer with no file segment promised for it.
+const NO_SEGMENT: &str = "placeholder bytes without a file segment";
 
 /// A socket sendfile(2) can write to.
 pub trait ZeroCopy {
@@ -134,7 +186,7 @@ zero_copy_for!(tokio::net::TcpStream);
 zero_copy_for!(tokio::net::UnixStream);
 
 /// TLS encrypts in user space, so no sendfile: file bodies on TLS connections read the file
-/// instead (`ConnState` says so), and this is never reached.
+/// instead (their connection has no `sendfile` part), and this is never reached.
 impl<S> ZeroCopy for tokio_rustls::server::TlsStream<S> {
     fn poll_send_file(
         &self,
