@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             let (ns, spread) = measure(calls, || {
                 let (job, replies) = request.job();
-                app.serve(vm, job.environ, job.body, job.reply);
+                app.run_request(vm, job.environ, job.body, job.reply);
                 drain(&replies);
             });
             print_row(what, ns, spread);

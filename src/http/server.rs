@@ -253,7 +253,7 @@ pub async fn run(
                     _ = stop.changed() => return,
                     accepted = admit(&listener, &shared.occupancy) => match accepted {
                         Ok((stream, info)) => {
-                            serve(stream, info, &shared, &settings, &drain, permit);
+                            spawn_connection(stream, info, &shared, &settings, &drain, permit);
                         }
                         Err(e) => {
                             log::warning(&format!("accept failed: {e}"));
@@ -363,7 +363,7 @@ async fn is_h2c(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
     tokio::time::timeout(timeout, look).await.unwrap_or(false)
 }
 
-fn serve(
+fn spawn_connection(
     stream: Stream,
     mut info: ConnInfo,
     shared: &Arc<Shared>,
@@ -516,7 +516,7 @@ const H2_SEND_BUFFER: usize = 400 * 1024;
 ///   (hyper has no idle timeout of its own, and its PINGs kept idle connections open for ever).
 /// - PINGs every `--keep-alive` while the connection lives, and a peer that does not answer
 ///   one within `--header-timeout` is gone: this finds dead peers under a long response.
-/// - `--header-timeout` also bounds the TLS handshake and the h2c preface (see `serve`); a
+/// - `--header-timeout` also bounds the TLS handshake and the h2c preface (see `spawn_connection`); a
 ///   request's header block is bounded in size by `max_header_list_size`.
 async fn serve_h2<S>(stream: S, info: ConnInfo, cx: Context)
 where

@@ -542,7 +542,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         retiring: std::collections::HashSet::new(),
         preloaded,
     };
-    let outcome = serve(&mut master);
+    let outcome = supervise(&mut master);
     master.cleanup();
     outcome
 }
@@ -553,7 +553,7 @@ fn preload(config: &Config) -> Result<Preloaded, LoadError> {
     Preloaded::load(&worker::app_settings(config)).inspect_err(LoadError::log_traceback)
 }
 
-fn serve(master: &mut Master<'_>) -> anyhow::Result<()> {
+fn supervise(master: &mut Master<'_>) -> anyhow::Result<()> {
     let mut watcher = if master.config.reload {
         let roots = crate::process::worker::watched_dirs(master.config);
         let w = crate::process::reload::Watcher::new(&roots)

@@ -89,11 +89,13 @@ pub fn adopt_listen_fd(fd: RawFd) -> io::Result<InheritedListener> {
             "descriptor already adopted",
         ));
     }
-    // SAFETY: systemd passed this descriptor to us to own; it is a socket (checked above),
+    // Both arms: systemd passed this descriptor to us to own; it is a socket (checked above),
     // nothing else in the process uses it, and the set above lets it be adopted only once.
     Ok(if unix {
+        // SAFETY: as above, and a Unix-domain socket (checked above).
         InheritedListener::Unix(unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) })
     } else {
+        // SAFETY: as above, and an internet socket (checked above).
         InheritedListener::Tcp(unsafe { std::net::TcpListener::from_raw_fd(fd) })
     })
 }

@@ -67,7 +67,7 @@ pub fn run(
         return 0;
     }
     let Some(main) = main else {
-        return serve(config, listeners, metrics, tls, seat, pool);
+        return serve_until_stopped(config, listeners, metrics, tls, seat, pool);
     };
     // --preload: the interpreter the master loaded belongs to this thread (the one that
     // forked), so this thread serves Python and the HTTP side gets a thread of its own.
@@ -75,7 +75,7 @@ pub fn run(
         let http = std::thread::Builder::new()
             .name("http".to_owned())
             .spawn_scoped(scope, move || {
-                serve(config, listeners, metrics, tls, seat, pool)
+                serve_until_stopped(config, listeners, metrics, tls, seat, pool)
             });
         match http {
             Ok(http) => {
@@ -93,7 +93,7 @@ pub fn run(
 
 /// Serve on this thread's tokio runtime until told to stop, then shut the Python threads down;
 /// returns the worker's exit status.
-fn serve(
+fn serve_until_stopped(
     config: &Config,
     listeners: &[BoundListener],
     metrics: Option<&std::net::TcpListener>,

@@ -191,7 +191,7 @@ impl App {
     }
 
     /// Run one request to the end: its response, or its failure, has gone to the HTTP side.
-    pub fn serve(
+    pub fn run_request(
         &self,
         vm: &VirtualMachine,
         environ: Environ,
@@ -203,7 +203,7 @@ impl App {
             None => self.environ.empty_input.clone(),
         };
         match convert::environ(vm, &environ, &self.environ, input) {
-            Ok(environ) => call::serve(vm, &self.app, environ, reply, &self.call),
+            Ok(environ) => call::call_app(vm, &self.app, environ, reply, &self.call),
             // Our bug, not the app's: the reply sender is dropped, so the HTTP side answers 500.
             Err(exc) => crate::observe::log::error(&format!(
                 "internal error building the environ: {}",

@@ -38,7 +38,7 @@ impl CallConsts {
 }
 
 /// Call `app` for one request and send its response through `tx`.
-pub fn serve(
+pub fn call_app(
     vm: &VirtualMachine,
     app: &PyObject,
     environ: PyDictRef,
@@ -79,7 +79,7 @@ pub fn serve(
     start.clear();
 }
 
-/// Stream the app's iterable. Errors are the app's, to be logged and answered by `serve`.
+/// Stream the app's iterable. Errors are the app's, to be logged and answered by `call_app`.
 fn respond(
     vm: &VirtualMachine,
     start: &StartResponse,

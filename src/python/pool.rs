@@ -194,7 +194,7 @@ fn serve_jobs(
         // abandoned as it may be half-updated, and the worker is told to retire.
         let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             interp.enter(|vm| {
-                loaded.serve(vm, environ, body, reply);
+                loaded.run_request(vm, environ, body, reply);
                 // Between requests, no app frame running: the collections RustPython's
                 // collector never schedules itself (patch/gc_generations.rs).
                 older.after_request(vm);
