@@ -116,7 +116,12 @@ fn static_binary_serves_two_workers_from_an_empty_root_and_stops_gracefully() {
         .expect("send");
         crate::common::read_to_close(&mut stream)
     });
-    std::thread::sleep(Duration::from_millis(500));
+    // The slow request is in the app (it logs this line before it sleeps) when TERM arrives.
+    assert!(
+        server.wait_log("sleeping in pid", Duration::from_secs(30)),
+        "{}",
+        server.log_text()
+    );
     server.signal("TERM");
     let reply = slow.join().expect("slow request");
     let reply = crate::common::parse_one(&reply);

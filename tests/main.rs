@@ -1,5 +1,6 @@
-//! rwsgi's integration tests: one binary (each extra one would re-link RustPython), every test a
-//! real `rwsgi` process on 127.0.0.1 spoken to with raw HTTP bytes.
+//! rwsgi's integration tests: one binary (each extra one would re-link RustPython), every test
+//! spoken to with raw HTTP bytes on 127.0.0.1: a real `rwsgi` process, or (`in_process`)
+//! `server::run` in this process with Rust threads in place of the Python ones.
 
 mod common;
 
@@ -12,6 +13,7 @@ mod deploy;
 mod frameworks;
 mod hidden_python;
 mod http1;
+mod in_process;
 mod operations;
 mod pep3333;
 mod pip;

@@ -298,14 +298,20 @@ fn reload_under_load(extra: &[&str]) {
     let runners: Vec<_> = (0..3)
         .map(|_| load(server.port, "/", std::sync::Arc::clone(&stop)))
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
+    // Every client is getting answers before the reload begins.
+    for runner in &runners {
+        runner.wait_for(5);
+    }
     server.signal("HUP");
     assert!(
         server.wait_log("Reload done", Duration::from_secs(60)),
         "{}",
         server.log_text()
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // And keeps getting them from the new workers.
+    for runner in &runners {
+        runner.wait_for(11);
+    }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for runner in runners {
         let Outcome {
@@ -535,14 +541,44 @@ struct Outcome {
     dropped: u32,
 }
 
+/// A client thread of `load`, and its count of whole 200s so far.
+struct Load {
+    thread: std::thread::JoinHandle<Outcome>,
+    ok: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+/// How long `Load::wait_for` waits (a reload boots new workers in between).
+const LOAD_WAIT: Duration = Duration::from_secs(60);
+
+impl Load {
+    /// Wait until `more` requests beyond those answered so far have had a whole 200: the
+    /// server is serving this client (the state a test waits for before a signal or a stop).
+    fn wait_for(&self, more: u32) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let target = self.ok.load(Relaxed) + more;
+        assert!(
+            eventually(LOAD_WAIT, || self.ok.load(Relaxed) >= target
+                || self.thread.is_finished()),
+            "{} of {target} requests answered",
+            self.ok.load(Relaxed)
+        );
+    }
+
+    fn join(self) -> std::thread::Result<Outcome> {
+        self.thread.join()
+    }
+}
+
 /// Sequential requests from a thread until `stop`, bounded to 5000. A refused connection counts
 /// as nothing (the server no longer listens).
 fn load(
     port: u16,
     path: &'static str,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> std::thread::JoinHandle<Outcome> {
-    std::thread::spawn(move || {
+) -> Load {
+    let ok = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = std::sync::Arc::clone(&ok);
+    let thread = std::thread::spawn(move || {
         let mut out = Outcome {
             ok: 0,
             failed: Vec::new(),
@@ -553,6 +589,7 @@ fn load(
                 break;
             }
             let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                // Nothing listens (between stop and exit): a pause before the next try.
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
             };
@@ -565,6 +602,7 @@ fn load(
             }
             if raw.starts_with(b"HTTP/1.1 200") {
                 out.ok += 1;
+                counted.store(out.ok, std::sync::atomic::Ordering::Relaxed);
             } else if raw.is_empty() {
                 out.dropped += 1;
             } else {
@@ -572,7 +610,8 @@ fn load(
             }
         }
         out
-    })
+    });
+    Load { thread, ok }
 }
 
 #[test]
@@ -583,7 +622,8 @@ fn a_wedged_request_does_not_stop_other_requests() {
     let wedged = server.get("/sleep?seconds=60");
     assert_eq!(wedged.status, 504);
     assert!(server.wait_log("stopped after a request timed out", Duration::from_secs(15)));
-    std::thread::sleep(Duration::from_millis(500));
+    // Requests go on flowing after the wedged worker is gone.
+    runner.wait_for(11);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let Outcome {
         ok,
@@ -611,7 +651,8 @@ fn sigterm_drains_under_load_without_failed_requests() {
         "/sleep?seconds=0.05",
         std::sync::Arc::clone(&stop),
     );
-    std::thread::sleep(Duration::from_millis(700));
+    // Under load when TERM arrives.
+    runner.wait_for(4);
     let status = server.stop();
     assert!(status.success(), "{status}");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -641,7 +682,8 @@ fn a_worker_killed_mid_load_is_replaced() {
     let server = Server::start(&[&app(), "--workers", "2"]);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let runner = load(server.port, "/pid", std::sync::Arc::clone(&stop));
-    std::thread::sleep(Duration::from_millis(300));
+    // Under load when the worker is killed.
+    runner.wait_for(3);
     let victim = server
         .log_text()
         .lines()
@@ -664,7 +706,8 @@ fn a_worker_killed_mid_load_is_replaced() {
         "{}",
         server.log_text()
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // Requests go on flowing after the kill.
+    runner.wait_for(11);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let out = runner.join().expect("load");
     assert!(out.ok > 10, "{}", out.ok);

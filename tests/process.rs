@@ -42,7 +42,12 @@ fn graceful_stop_finishes_the_request_in_flight() {
     let mut s = server.connect();
     s.write_all(b"GET /sleep?seconds=1.5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .expect("write");
-    std::thread::sleep(Duration::from_millis(400));
+    // The request is in the app (it logs this line before it sleeps) when TERM arrives.
+    assert!(
+        server.wait_log("sleeping in pid", Duration::from_secs(30)),
+        "{}",
+        server.log_text()
+    );
     server.signal("TERM");
     let resp = parse_one(&read_to_close(&mut s));
     assert_eq!(resp.status, 200);
@@ -62,7 +67,12 @@ fn threads_overlap_blocking_requests() {
     first
         .write_all(b"GET /sleep?seconds=3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .expect("write");
-    std::thread::sleep(Duration::from_millis(200));
+    // The first request is in the app (it logs this line before it sleeps).
+    assert!(
+        server.wait_log("sleeping in pid", Duration::from_secs(30)),
+        "{}",
+        server.log_text()
+    );
     let second = server.get("/pid");
     assert_eq!(second.status, 200);
     first.set_nonblocking(true).expect("nonblocking");

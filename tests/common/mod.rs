@@ -248,6 +248,24 @@ pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
     }
 }
 
+/// Read until what came holds `needle` (each read waits at most the socket's read timeout);
+/// fails the test if the connection closes first.
+pub fn read_until(s: &mut TcpStream, needle: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !out.windows(needle.len()).any(|w| w == needle) {
+        let n = s.read(&mut buf).expect("read");
+        assert!(
+            n > 0,
+            "closed before {:?}: {:?}",
+            String::from_utf8_lossy(needle),
+            String::from_utf8_lossy(&out)
+        );
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
 /// A parsed HTTP/1.x response.
 #[derive(Debug, Clone)]
 pub struct Response {
