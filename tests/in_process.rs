@@ -95,6 +95,8 @@ struct InProcess {
     done: flume::Receiver<()>,
     server: Option<std::thread::JoinHandle<()>>,
     consumers: Vec<std::thread::JoinHandle<()>>,
+    /// The server's count of busy consumers, as its accept loop reads it.
+    occupancy: Arc<Occupancy>,
 }
 
 /// Access-log lines off, the server log at errors only: the tests read sockets, not logs.
@@ -135,9 +137,10 @@ impl InProcess {
             })
             .collect();
         let lifecycle = Arc::new(Lifecycle::new(setup.max_requests));
+        let occupancy = Occupancy::new(setup.consumers, setup.seat);
         let shared = Arc::new(Shared {
             jobs,
-            occupancy: Occupancy::new(setup.consumers, setup.seat),
+            occupancy: Arc::clone(&occupancy),
             rules: EnvironRules {
                 mount: None,
                 trusted: TrustedProxies::List(Vec::new()),
@@ -197,6 +200,19 @@ impl InProcess {
             done,
             server: Some(server),
             consumers,
+            occupancy,
+        }
+    }
+
+    /// Wait until the server's oldest job has run for `age` (polling its occupancy, bounded).
+    fn wait_job_older_than(&self, age: Duration) {
+        let deadline = std::time::Instant::now() + IO_TIMEOUT;
+        while self.occupancy.oldest().is_none_or(|(ran, _)| ran < age) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no job ran for {age:?} within {IO_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -818,6 +834,10 @@ fn max_connections_keeps_the_next_connection_waiting_until_one_closes() {
 fn a_waiting_connection_goes_to_the_worker_with_a_free_thread() {
     let board = Board::map().expect("map the board");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    // A third worker on the board with its one thread busy, so that the first is never alone
+    // on it (a worker alone accepts whatever comes).
+    let elsewhere = Occupancy::new(1, Some(Seat { board, index: 2 }));
+    let _elsewhere_busy = elsewhere.begin("GET /elsewhere");
     let busy = InProcess::start(Setup {
         consumers: 1,
         seat: Some(Seat { board, index: 0 }),
@@ -825,14 +845,15 @@ fn a_waiting_connection_goes_to_the_worker_with_a_free_thread() {
         listener: Some(listener.try_clone().expect("clone the listener")),
         ..Setup::default()
     });
-    // Alone on the listener, the first worker takes this request and is busy with it.
+    // The only one on the listener, with a free thread, the first worker takes this request
+    // and is busy with it.
     let mut held = busy.connect();
     held.write_all(b"GET /hold HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .expect("send");
     busy.wait_held();
     // A second worker on the same listener, with its thread free. The busy worker leaves
-    // waiting connections to it (it would take one itself only after STALLED_LOOKS, 200 looks
-    // 5 ms apart, with the free one not accepting). Several rounds: a busy worker that
+    // waiting connections to it (it would take one itself only after STALLED_WAIT, a second,
+    // with the free one not accepting). Several rounds: a busy worker that
     // accepted at once would win some of these races.
     let free = InProcess::start(Setup {
         consumers: 1,
@@ -841,6 +862,9 @@ fn a_waiting_connection_goes_to_the_worker_with_a_free_thread() {
         listener: Some(listener),
         ..Setup::default()
     });
+    // While its only job is young (2 ms), a busy worker still takes one connection ahead, and
+    // each of its looks lasts up to 5 ms: wait until the held job is well past both.
+    busy.wait_job_older_than(Duration::from_millis(50));
     for _ in 0..5 {
         let resp =
             parse_one(&free.raw(b"GET /name HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));

@@ -56,9 +56,9 @@ const LOOKAHEAD_AGE: Duration = Duration::from_millis(2);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The next connection. Taken at once while a Python thread is free, so that connections go
-/// to idle workers first (see `occupancy`), and always by a worker that is alone on the board
-/// (one worker: a connection it left waiting could go nowhere else, and pacing it only added
-/// its wait to the first request, the p99 of a burst of new clients; BENCHMARKS.md,
+/// to idle workers first (see `occupancy`), and as soon as one comes by a worker that is alone
+/// on the board (one worker: a connection it left waiting could go nowhere else, and pacing it
+/// only added its wait to the first request, the p99 of a burst of new clients; BENCHMARKS.md,
 /// "Admission: new connections at a saturated worker"). A worker whose threads are all busy
 /// does not accept a waiting connection while another worker shows a free thread on the shared
 /// board: a busy worker that took it would queue the request behind its own, and a request
@@ -83,11 +83,12 @@ async fn admit(
     // while it waited.
     let (mut waiting_since, mut all_busy_since) = (None::<Instant>, None::<Instant>);
     loop {
-        if occupancy.alone() {
-            return listener.accept().await;
-        }
-        if matches!(occupancy.free_elsewhere(), Some(0) | None)
-            && occupancy.may_look_ahead(LOOKAHEAD, LOOKAHEAD_AGE)
+        // Alone, or all busy with young jobs: accept as soon as a connection comes, looking at
+        // the board again every `ADMISSION_WAIT` (a worker that joins, or a job that ages,
+        // changes the answer).
+        if occupancy.alone()
+            || (matches!(occupancy.free_elsewhere(), Some(0) | None)
+                && occupancy.may_look_ahead(LOOKAHEAD, LOOKAHEAD_AGE))
         {
             tokio::select! {
                 accepted = listener.accept() => return accepted,
