@@ -123,7 +123,10 @@ async fn serve_accepted(
             return Ok(response);
         }
     }
-    let what = format!("{} {}", access.method, access.target);
+    let mut what = String::with_capacity(access.method.len() + 1 + access.target.len());
+    what.push_str(&access.method);
+    what.push(' ');
+    what.push_str(&access.target);
     let outcome = call(shared, conn, admission, req, &what).await;
     shared.lifecycle.served_one();
     outcome

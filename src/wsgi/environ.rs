@@ -38,6 +38,45 @@ pub const FIXED_KEYS: &[&str] = &[
     "CONTENT_LENGTH",
     "HTTP_HOST",
     "wsgi.url_scheme",
+    // The common request headers (`HEADER_KEYS`), so their keys are neither built nor made into
+    // Python strings per request.
+    "HTTP_ACCEPT",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_ACCEPT_LANGUAGE",
+    "HTTP_AUTHORIZATION",
+    "HTTP_CACHE_CONTROL",
+    "HTTP_CONNECTION",
+    "HTTP_COOKIE",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_ORIGIN",
+    "HTTP_REFERER",
+    "HTTP_USER_AGENT",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_REQUESTED_WITH",
+];
+
+/// The environ key of each common request header (lower-case name, as hyper gives it).
+const HEADER_KEYS: &[(&str, &str)] = &[
+    ("content-type", "CONTENT_TYPE"),
+    ("content-length", "CONTENT_LENGTH"),
+    ("host", "HTTP_HOST"),
+    ("accept", "HTTP_ACCEPT"),
+    ("accept-encoding", "HTTP_ACCEPT_ENCODING"),
+    ("accept-language", "HTTP_ACCEPT_LANGUAGE"),
+    ("authorization", "HTTP_AUTHORIZATION"),
+    ("cache-control", "HTTP_CACHE_CONTROL"),
+    ("connection", "HTTP_CONNECTION"),
+    ("cookie", "HTTP_COOKIE"),
+    ("if-modified-since", "HTTP_IF_MODIFIED_SINCE"),
+    ("if-none-match", "HTTP_IF_NONE_MATCH"),
+    ("origin", "HTTP_ORIGIN"),
+    ("referer", "HTTP_REFERER"),
+    ("user-agent", "HTTP_USER_AGENT"),
+    ("x-forwarded-for", "HTTP_X_FORWARDED_FOR"),
+    ("x-forwarded-proto", "HTTP_X_FORWARDED_PROTO"),
+    ("x-requested-with", "HTTP_X_REQUESTED_WITH"),
 ];
 
 /// The environ's string variables, in insertion order.
@@ -72,6 +111,13 @@ pub enum EnvironError {
 /// Decode bytes as latin-1: each byte becomes the code point of the same value (PEP 3333
 /// "native strings").
 pub fn latin1(bytes: &[u8]) -> String {
+    // ASCII (nearly every header and path) is the same in latin-1 and UTF-8: one copy, instead
+    // of a char at a time.
+    if bytes.is_ascii()
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        return text.to_owned();
+    }
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 
@@ -262,10 +308,9 @@ fn push_headers(env: &mut Environ, headers: &HeaderMap) {
         if name_str.contains('_') {
             continue;
         }
-        let key: Cow<'static, str> = match name_str {
-            "content-type" => Cow::Borrowed("CONTENT_TYPE"),
-            "content-length" => Cow::Borrowed("CONTENT_LENGTH"),
-            _ => {
+        let key: Cow<'static, str> = match HEADER_KEYS.iter().find(|(h, _)| *h == name_str) {
+            Some((_, key)) => Cow::Borrowed(key),
+            None => {
                 let mut key = String::with_capacity(5 + name_str.len());
                 key.push_str("HTTP_");
                 key.extend(name_str.chars().map(|c| {
@@ -283,14 +328,21 @@ fn push_headers(env: &mut Environ, headers: &HeaderMap) {
         } else {
             b","
         };
-        let mut value = Vec::new();
-        for (i, v) in headers.get_all(name).iter().enumerate() {
-            if i > 0 {
-                value.extend_from_slice(separator);
+        let mut values = headers.get_all(name).iter();
+        let first = values.next().map_or(&b""[..], |v| v.as_bytes());
+        let value = match values.next() {
+            // One field line (nearly always): no joined copy.
+            None => latin1(first),
+            Some(second) => {
+                let mut joined = first.to_vec();
+                for v in std::iter::once(second).chain(values) {
+                    joined.extend_from_slice(separator);
+                    joined.extend_from_slice(v.as_bytes());
+                }
+                latin1(&joined)
             }
-            value.extend_from_slice(v.as_bytes());
-        }
-        env.push(key, latin1(&value));
+        };
+        env.push(key, value);
     }
 }
 
@@ -363,6 +415,27 @@ mod tests {
         assert_eq!(env.get("HTTP_X_THING"), Some("a,b"));
         assert_eq!(env.get("HTTP_COOKIE"), Some("a=1; b=2"));
         assert_eq!(env.get("HTTP_X_FORWARDED_FOR"), None);
+    }
+
+    #[test]
+    fn common_header_keys_are_derived_as_any_other_and_made_once() {
+        for (header, key) in HEADER_KEYS {
+            let derived = match *header {
+                "content-type" | "content-length" => header.to_ascii_uppercase().replace('-', "_"),
+                _ => format!("HTTP_{}", header.to_ascii_uppercase().replace('-', "_")),
+            };
+            assert_eq!(*key, derived);
+            assert!(FIXED_KEYS.contains(key), "{key} is not in FIXED_KEYS");
+        }
+        let p = parts(
+            http::Request::get("/")
+                .header("user-agent", "a")
+                .header("accept", "b")
+                .header("accept", "c"),
+        );
+        let env = build(&p, &conn(), &rules(None)).expect("mounted");
+        assert_eq!(env.get("HTTP_USER_AGENT"), Some("a"));
+        assert_eq!(env.get("HTTP_ACCEPT"), Some("b,c"));
     }
 
     #[test]
