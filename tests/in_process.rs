@@ -224,9 +224,14 @@ impl InProcess {
 
     /// Send `raw` on a new connection and read until the server closes it.
     fn raw(&self, raw: &[u8]) -> Vec<u8> {
+        read_to_close(&mut self.send(raw))
+    }
+
+    /// Send `raw` on a new connection, and keep the connection.
+    fn send(&self, raw: &[u8]) -> TcpStream {
         let mut s = self.connect();
         s.write_all(raw).expect("send");
-        read_to_close(&mut s)
+        s
     }
 
     /// Wait until a `/hold` request is in its app.
@@ -525,11 +530,9 @@ fn pipelined_requests_are_answered_in_order() {
 #[test]
 fn a_chunked_body_is_reassembled_and_its_trailers_accepted() {
     let server = InProcess::start(Setup::default());
-    let mut s = server.connect();
-    s.write_all(
+    let mut s = server.send(
         b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n",
-    )
-    .expect("send");
+    );
     s.write_all(b"1\r\n \r\n5\r\nworld\r\n0\r\nX-Checksum: 42\r\n\r\n")
         .expect("send");
     // The request after the trailers is framed where it starts.
@@ -576,12 +579,10 @@ fn expect_100_continue_is_answered_only_when_the_app_reads() {
     );
     assert!(!text(&unread).contains("100 Continue"), "{}", text(&unread));
     // The app reads: 100 first, and the body is sent only after it.
-    let mut s = server.connect();
-    s.write_all(
+    let mut s = server.send(
         b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\
           Expect: 100-continue\r\nConnection: close\r\n\r\n",
-    )
-    .expect("send");
+    );
     let mut raw = read_until(&mut s, b"\r\n\r\n");
     assert!(
         raw.starts_with(b"HTTP/1.1 100 Continue\r\n"),
@@ -643,9 +644,7 @@ fn slow_heads_and_stalled_bodies_get_408_and_idle_connections_close() {
     let body = server.raw(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf.");
     assert!(text(&body).starts_with("HTTP/1.1 408 "), "{}", text(&body));
     // A kept-alive connection with nothing more to do is closed, quietly.
-    let mut s = server.connect();
-    s.write_all(b"GET /query?idle HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send");
+    let mut s = server.send(b"GET /query?idle HTTP/1.1\r\nHost: x\r\n\r\n");
     let answered = read_until(&mut s, b"\r\n\r\nidle");
     assert!(
         answered.starts_with(b"HTTP/1.1 200 "),
@@ -661,9 +660,7 @@ fn slow_heads_and_stalled_bodies_get_408_and_idle_connections_close() {
 #[test]
 fn a_streamed_reply_arrives_chunked_while_the_app_runs() {
     let server = InProcess::start(Setup::default());
-    let mut s = server.connect();
-    s.write_all(b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("send");
+    let mut s = server.send(b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     // The first chunk arrives while the app still waits to be released.
     let mut raw = read_until(&mut s, b"first\n");
     server.release();
@@ -773,17 +770,12 @@ fn a_connection_that_arrives_while_every_consumer_is_busy_is_served_after() {
         consumers: 1,
         ..Setup::default()
     });
-    let mut first = server.connect();
-    first
-        .write_all(b"GET /hold HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("send");
+    let mut first = server.send(b"GET /hold HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     server.wait_held();
-    // The only consumer is busy: this connection is still taken (once every worker has looked
-    // busy for ALL_BUSY_LOOKS) and its request queued, neither refused nor dropped.
-    let mut second = server.connect();
-    second
-        .write_all(b"GET /query?second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("send");
+    // The only consumer is busy: this connection is still taken (a worker alone on the board
+    // takes what comes) and its request queued, neither refused nor dropped.
+    let mut second =
+        server.send(b"GET /query?second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     server.release();
     let first = parse_one(&read_to_close(&mut first));
     assert_eq!((first.status, first.text().as_str()), (200, "released"));
@@ -800,16 +792,11 @@ fn max_connections_keeps_the_next_connection_waiting_until_one_closes() {
         max_connections: 1,
         ..Setup::default()
     });
-    let mut first = server.connect();
-    first
-        .write_all(b"GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send");
+    let mut first = server.send(b"GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
     server.wait_held();
     // A consumer is free, but the one connection allowed is open: this one waits.
-    let mut second = server.connect();
-    second
-        .write_all(b"GET /query?second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("send");
+    let mut second =
+        server.send(b"GET /query?second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     server.release();
     let released = read_until(&mut first, b"released");
     assert!(
@@ -847,9 +834,7 @@ fn a_waiting_connection_goes_to_the_worker_with_a_free_thread() {
     });
     // The only one on the listener, with a free thread, the first worker takes this request
     // and is busy with it.
-    let mut held = busy.connect();
-    held.write_all(b"GET /hold HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("send");
+    let mut held = busy.send(b"GET /hold HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     busy.wait_held();
     // A second worker on the same listener, with its thread free. The busy worker leaves
     // waiting connections to it (it would take one itself only after STALLED_WAIT, a second,
@@ -881,14 +866,9 @@ fn a_waiting_connection_goes_to_the_worker_with_a_free_thread() {
 #[test]
 fn a_stop_finishes_the_request_in_flight_and_closes_idle_connections() {
     let mut server = InProcess::start(Setup::default());
-    let mut in_flight = server.connect();
-    in_flight
-        .write_all(b"GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send");
+    let mut in_flight = server.send(b"GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
     server.wait_held();
-    let mut idle = server.connect();
-    idle.write_all(b"GET /query?idle HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send");
+    let mut idle = server.send(b"GET /query?idle HTTP/1.1\r\nHost: x\r\n\r\n");
     read_until(&mut idle, b"\r\n\r\nidle");
     server.begin_stop();
     // Draining: the idle keep-alive connection is closed at once.

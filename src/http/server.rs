@@ -83,12 +83,13 @@ async fn admit(
     // while it waited.
     let (mut waiting_since, mut all_busy_since) = (None::<Instant>, None::<Instant>);
     loop {
+        // One reading of the board per look.
+        let all_busy_elsewhere = matches!(occupancy.free_elsewhere(), Some(0) | None);
         // Alone, or all busy with young jobs: accept as soon as a connection comes, looking at
         // the board again every `ADMISSION_WAIT` (a worker that joins, or a job that ages,
         // changes the answer).
         if occupancy.alone()
-            || (matches!(occupancy.free_elsewhere(), Some(0) | None)
-                && occupancy.may_look_ahead(LOOKAHEAD, LOOKAHEAD_AGE))
+            || (all_busy_elsewhere && occupancy.may_look_ahead(LOOKAHEAD, LOOKAHEAD_AGE))
         {
             tokio::select! {
                 accepted = listener.accept() => return accepted,
@@ -112,11 +113,13 @@ async fn admit(
         }
         let now = Instant::now();
         let waiting = *waiting_since.get_or_insert(now);
-        let all_busy = match occupancy.free_elsewhere() {
-            Some(0) | None => Some(*all_busy_since.get_or_insert(now)),
-            Some(_) => all_busy_since.take().and(None),
-        };
-        let shortest = all_busy.is_some_and(|since| now.duration_since(since) >= ALL_BUSY_WAIT)
+        if all_busy_elsewhere {
+            all_busy_since.get_or_insert(now);
+        } else {
+            all_busy_since = None;
+        }
+        let shortest = all_busy_since
+            .is_some_and(|since| now.duration_since(since) >= ALL_BUSY_WAIT)
             && occupancy.least_loaded();
         if shortest || now.duration_since(waiting) >= STALLED_WAIT {
             tokio::select! {
@@ -517,8 +520,9 @@ const H2_SEND_BUFFER: usize = 400 * 1024;
 ///   (hyper has no idle timeout of its own, and its PINGs kept idle connections open for ever).
 /// - PINGs every `--keep-alive` while the connection lives, and a peer that does not answer
 ///   one within `--header-timeout` is gone: this finds dead peers under a long response.
-/// - `--header-timeout` also bounds the TLS handshake and the h2c preface (see `spawn_connection`); a
-///   request's header block is bounded in size by `max_header_list_size`.
+/// - `--header-timeout` also bounds the TLS handshake and the h2c preface (see
+///   `spawn_connection`); a request's header block is bounded in size by
+///   `max_header_list_size`.
 async fn serve_h2<S>(stream: S, info: ConnInfo, cx: Context)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,

@@ -9,7 +9,7 @@ use rustpython_vm::{
 };
 
 use super::native::{self, ChannelSource};
-use crate::wsgi::environ::{Environ, FIXED_KEYS};
+use crate::wsgi::environ::{Environ, fixed_keys};
 
 /// What every request of one interpreter shares: the `wsgi.*` entries that never change, the
 /// key objects of the fixed CGI names (made once, with their hashes cached, instead of a new
@@ -45,7 +45,7 @@ impl EnvironConsts {
         ];
         Ok(Self {
             entries: entries.into_iter().map(|(k, v)| (key(k), v)).collect(),
-            keys: FIXED_KEYS.iter().map(|k| (*k, key(k))).collect(),
+            keys: fixed_keys().map(|k| (k, key(k))).collect(),
             input_key: key("wsgi.input"),
             empty_input: native::new_input(ChannelSource::new(None), vm).into(),
         })
