@@ -9,9 +9,9 @@ a Jinja2 page; Django: a JsonResponse and an ORM query through a template). The 
 on SIGTERM, so every process exits normally and writes its profile. The client side runs on
 the instrumented interpreter too, which only adds weight to the interpreter's general paths.
 
-The framework workloads need Flask and Django where bench/run puts them (bench/.vendor, made
-with `rwsgi pip install --target bench/.vendor flask 'django>=5.2,<6'`); without them they
-are skipped with a line saying so.
+The framework workloads need Flask and Django in the --vendor folder (default bench/.vendor,
+where bench/run puts them; deploy/build-pgo fetches them with `rwsgi pip` when missing);
+without them they are skipped with a line saying so.
 """
 
 import argparse
@@ -129,6 +129,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--bin", required=True, help="the instrumented rwsgi")
     p.add_argument("--scale", type=float, default=1.0, help="multiplies every request count")
+    p.add_argument("--vendor", default=VENDOR, help="where Flask and Django are installed")
     args = p.parse_args()
     n = lambda count: max(CLIENTS, int(count * args.scale))  # noqa: E731
 
@@ -154,12 +155,11 @@ def main():
             print("pgo_train: no openssl CLI to make a certificate: TLS workload skipped",
                   flush=True)
 
-    if not os.path.isdir(os.path.join(VENDOR, "flask")) or not os.path.isdir(
-            os.path.join(VENDOR, "django")):
-        print(f"pgo_train: no Flask or Django in {VENDOR}: framework workloads skipped "
+    if not all(os.path.isdir(os.path.join(args.vendor, m)) for m in ("flask", "django")):
+        print(f"pgo_train: no Flask or Django in {args.vendor}: framework workloads skipped "
               "(the profile then covers plain WSGI only)", flush=True)
         return
-    vendor = ["--pythonpath", VENDOR]
+    vendor = ["--pythonpath", args.vendor]
     workload(args.bin, "flask", [os.path.join(BENCH_APPS, "flask_app.py"), *vendor],
              [("GET", "/", None, False), ("GET", "/json", None, False),
               ("GET", "/page", None, False), ("GET", "/page", None, False),
