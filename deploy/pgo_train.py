@@ -131,7 +131,9 @@ def main():
     p.add_argument("--scale", type=float, default=1.0, help="multiplies every request count")
     p.add_argument("--vendor", default=VENDOR, help="where Flask and Django are installed")
     args = p.parse_args()
-    n = lambda count: max(CLIENTS, int(count * args.scale))  # noqa: E731
+
+    def n(count):
+        return max(CLIENTS, int(count * args.scale))
 
     hello = os.path.join(ROOT, "apps", "hello.py")
     workload(args.bin, "hello keep-alive", [hello],
