@@ -637,6 +637,19 @@ pub(crate) fn django_guestbook_and_admin(tmp: &TempDir, db_env: &[(&str, &str)],
     assert!(text.contains("Hi &amp; &lt;bye&gt; ünï"), "{text}");
     assert_eq!(client.get("/api/entries").json()["count"], 2);
 
+    // A form's errors as JSON: each is an ErrorList (a UserList and a list), which the JSON
+    // encoder must read through its iterator (it answered `{"content": []}`).
+    let token = csrf_token(&client.get("/")).expect("the index has a CSRF token");
+    let refused = client.post_form(
+        "/api/sign",
+        &[("csrfmiddlewaretoken", &token), ("content", "")],
+    );
+    assert_eq!(refused.status, 400, "{}", server.log_text());
+    assert_eq!(
+        refused.json(),
+        serde_json::json!({"content": ["This field is required."]})
+    );
+
     // The public page lists the admin's entry too.
     assert!(
         client

@@ -63,8 +63,9 @@ DEL_MESSAGE = ("known gap: del obj[key] on a class without __delitem__ says \"do
                "(CPython: \"does not support\" for a non-index key)")
 VERSION_SKEW = ("known gap: sys.version_info says 3.14.0 alpha while the bundled html.parser "
                 "has 3.14.1's fix; Django picks the expected output by version")
-JSON_LIST_SUBCLASS = ("known gap: the native json encoder reads a list subclass's own storage "
-                      "instead of iterating it (Django's ErrorList(UserList, list) dumps as [])")
+JSON_LIST_SUBCLASS = ("fixed since this run (patch/json_encoder.rs): the native json encoder read "
+                      "a list subclass's own storage instead of iterating it (Django's "
+                      "ErrorList(UserList, list) dumped as [])")
 PYDECIMAL = ("no C _decimal: the pure-Python _pydecimal converts digits with int(), which the "
              "4300-digit limit stops (CPython's libmpdec does not)")
 

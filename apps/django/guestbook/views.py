@@ -55,6 +55,16 @@ def sign(request):
 
 
 @require_POST
+def api_sign(request):
+    """The same form for scripts: its errors as JSON (each an ErrorList, a UserList and a list)."""
+    form = EntryForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse(form.errors, status=400)
+    entry = Entry.objects.create(content=form.cleaned_data["content"])
+    return JsonResponse({"id": entry.id}, status=201)
+
+
+@require_POST
 def upload(request):
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():

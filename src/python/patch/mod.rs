@@ -6,6 +6,7 @@ pub mod bytes_strip;
 pub mod compile;
 pub mod dict_subclass;
 pub mod gc_generations;
+pub mod json_encoder;
 pub mod json_int;
 pub mod length_hint;
 pub mod main_module;
@@ -72,6 +73,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     type_new::install(vm);
     re_sub::install(vm)?;
     json_int::install(vm)?;
+    json_encoder::install(vm)?;
     sysconfig::install(vm)?;
     sqlite_decltypes::install(vm)?;
     sqlite_recursion::install(vm)?;
