@@ -579,11 +579,10 @@ fn every_stdlib_module_imports_or_is_documented_as_absent() {
 
 // ---- XML: what expat refuses is refused, with expat's code and position ----
 
-/// ElementTree, minidom and sax over well-formed and malformed documents: the same lines as
-/// CPython's (RustPython's pyexpat accepted every malformed one).
-#[test]
-fn xml_parsers_refuse_what_expat_refuses() {
-    let probe = fixture("xml_probe.py");
+/// Run the probe `name` under `rwsgi python` and CPython; both succeed and print the same
+/// lines, which are returned.
+fn same_lines_as_cpython(name: &str) -> String {
+    let probe = fixture(name);
     let rwsgi = python(&[&probe], &[]);
     assert_eq!(rwsgi.status.code(), Some(0), "{}", stderr(&rwsgi));
     let cpython = Command::new("python3")
@@ -596,6 +595,14 @@ fn xml_parsers_refuse_what_expat_refuses() {
         assert_eq!(a, b);
     }
     assert_eq!(ours.lines().count(), theirs.lines().count(), "{ours}");
+    ours
+}
+
+/// ElementTree, minidom and sax over well-formed and malformed documents: the same lines as
+/// CPython's (RustPython's pyexpat accepted every malformed one).
+#[test]
+fn xml_parsers_refuse_what_expat_refuses() {
+    let ours = same_lines_as_cpython("xml_probe.py");
     assert!(
         ours.contains("mismatched tag: line 1, column 8 code=7"),
         "{ours}"
@@ -954,4 +961,17 @@ fn json_encoder_matches_the_pure_python_encoder() {
     // Both outcomes occur: values that encode and values that raise.
     let raised = json["raised"].as_u64().unwrap_or(0);
     assert!((300..2700).contains(&raised), "{json}");
+}
+
+// ---- Buffered binary streams: readline takes the line from the buffer ----
+
+/// `readline()` of BufferedReader, BufferedRandom, BufferedRWPair and a socket's makefile:
+/// the same lines as CPython's for every size limit and buffer size, the closed-file message,
+/// and no call of a subclass's `read` (RustPython's inherited readline called `read(1)` per
+/// byte: 147x CPython's time per line).
+#[test]
+fn buffered_readline_matches_cpython() {
+    let ours = same_lines_as_cpython("readline_probe.py");
+    assert!(ours.contains("closed readline of closed file"), "{ours}");
+    assert!(ours.contains("subclass read calls 0"), "{ours}");
 }

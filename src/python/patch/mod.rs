@@ -2,6 +2,7 @@
 //! One file per difference; each opens with the difference, its reproducer and what we do.
 //! The README's table "Where RustPython differs and what rwsgi does" lists them all.
 
+pub mod buffered_readline;
 pub mod bytes_strip;
 pub mod compile;
 pub mod dict_subclass;
@@ -84,6 +85,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     length_hint::install(vm)?;
     socket_recvmsg_into::install(vm)?;
     bytes_strip::install(vm)?;
+    buffered_readline::install(vm)?;
     dict_subclass::install(vm)?;
     signal_dispositions::install(vm)?;
     random_seed::install(vm)?;
