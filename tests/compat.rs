@@ -975,3 +975,19 @@ fn buffered_readline_matches_cpython() {
     assert!(ours.contains("closed readline of closed file"), "{ours}");
     assert!(ours.contains("subclass read calls 0"), "{ours}");
 }
+
+// ---- threading.local: attributes set and deleted as on any object ----
+
+/// A property's setter and deleter on a `threading.local` subclass are called, `del` of a
+/// missing attribute raises AttributeError, `super().__setattr__` works, and each thread
+/// keeps its own values (RustPython wrote the thread's dict directly: the setter was
+/// bypassed and `del` raised KeyError).
+#[test]
+fn thread_local_attributes_follow_the_descriptors() {
+    let ours = same_lines_as_cpython("local_probe.py");
+    assert!(ours.contains("property: 6 ['_x', 'made_in']"), "{ours}");
+    assert!(
+        ours.contains("del missing: '_thread._local' object has no attribute 'missing'"),
+        "{ours}"
+    );
+}

@@ -48,8 +48,8 @@ GIL_DISABLED = ("known gap: sysconfig says Py_GIL_DISABLED = 1 (RustPython has n
                 "its GIL-only test configurations")
 DICT_EQ_ORDER = ("fixed since this run (patch/dict_subclass.rs): dict == asked the right-hand "
                  "value's __eq__ first")
-LOCAL_DEL = ("known gap: del of a missing threading.local attribute raises KeyError, not "
-             "AttributeError")
+LOCAL_DEL = ("fixed since this run (patch/thread_local_setattr.rs): del of a missing "
+             "threading.local attribute raised KeyError, not AttributeError")
 SUPER_SPECIALIZED = ("known gap: a specialized super(C, cls) call site searches type(cls)'s MRO "
                      "when cls is a class whose metaclass's MRO also holds C")
 SQLITE_CLOSED_ATTRS = ("known gap: sqlite3 cursor.lastrowid/rowcount/description raise after "

@@ -20,6 +20,7 @@ pub mod socket_recvmsg_into;
 pub mod sqlite_decltypes;
 pub mod sqlite_recursion;
 pub mod sysconfig;
+pub mod thread_local_setattr;
 pub mod time_tzset;
 pub mod type_new;
 pub mod xml_wellformed;
@@ -86,6 +87,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     socket_recvmsg_into::install(vm)?;
     bytes_strip::install(vm)?;
     buffered_readline::install(vm)?;
+    thread_local_setattr::install(vm)?;
     dict_subclass::install(vm)?;
     signal_dispositions::install(vm)?;
     random_seed::install(vm)?;
