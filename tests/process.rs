@@ -301,14 +301,48 @@ fn a_new_worker_dying_during_a_reload_is_replaced() {
         == 2));
 }
 
+/// Whether the process `pid` holds the server end of the loopback connection whose client end
+/// is `client` (its socket's inode, from /proc/net/tcp, among the process's descriptors).
+fn accepted(pid: &str, client: std::net::SocketAddr) -> bool {
+    let remote = format!("0100007F:{:04X}", client.port());
+    let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let inode = tcp.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(2) == Some(&remote.as_str()))
+            .then(|| fields.get(9).map(|i| i.to_string()))
+            .flatten()
+    });
+    let Some(socket) = inode.filter(|i| i != "0").map(|i| format!("socket:[{i}]")) else {
+        return false;
+    };
+    std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+        fds.filter_map(Result::ok)
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t.to_string_lossy() == socket))
+    })
+}
+
 /// A connection accepted just before a stop, still in the h2c peek (or a TLS handshake), was
 /// not counted by the drain: the worker ended at once and reset it.
 #[test]
 fn a_connection_still_opening_when_the_worker_stops_is_served() {
     let mut server = Server::start(&[&fixture("behaviour.py"), "--graceful-timeout", "20"]);
+    let log = server.log_text();
+    let worker = log
+        .lines()
+        .find_map(|l| l.split("Booting worker 0 with pid ").nth(1))
+        .expect("the worker's pid")
+        .trim()
+        .to_owned();
     let mut s = server.connect();
     // The first byte of the HTTP/2 preface: the worker waits to see whether it is h2c.
     s.write_all(b"P").expect("send");
+    // TERM only once the worker holds the connection (not while it is in the listen backlog).
+    let client = s.local_addr().expect("client address");
+    assert!(
+        eventually(Duration::from_secs(20), || accepted(&worker, client)),
+        "{}",
+        server.log_text()
+    );
     server.signal("TERM");
     assert!(
         server.wait_log("stopping: draining 1 connection", Duration::from_secs(20)),
