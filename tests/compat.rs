@@ -991,3 +991,25 @@ fn thread_local_attributes_follow_the_descriptors() {
         "{ours}"
     );
 }
+
+/// `open()` buffers 8 KiB by default, as CPython 3.14 (RustPython took 3.15's 128 KiB), and
+/// stays the one object `builtins`, `io` and `_io` name; an explicit size is kept, a terminal
+/// or not.
+#[test]
+fn open_buffers_as_cpython_3_14() {
+    let tmp = TempDir::new("buffer-size");
+    let path = tmp.path().join("big.bin");
+    std::fs::write(&path, vec![b'x'; 300_000]).expect("write");
+    let code = "import builtins, io, _io, sys\n\
+        p = sys.argv[1]\n\
+        f = open(p, 'rb'); g = open(p, 'rb', buffering=65536); t = open(p)\n\
+        print(io.DEFAULT_BUFFER_SIZE, _io.DEFAULT_BUFFER_SIZE, open is io.open is _io.open,\n\
+              0 < len(f.peek()) <= 8192, len(g.peek()), 0 < len(t.buffer.peek()) <= 8192,\n\
+              len(f.read()), len(t.read()), open(p, 'rb', 0).read(5), type(open(p, 'r+b')).__name__)";
+    let out = python(&["-c", code, &path.to_string_lossy()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "8192 8192 True True 65536 True 300000 300000 b'xxxxx' BufferedRandom"
+    );
+}

@@ -7,6 +7,7 @@ pub mod bytes_strip;
 pub mod compile;
 pub mod dict_subclass;
 pub mod gc_generations;
+pub mod io_buffer_size;
 pub mod json_encoder;
 pub mod json_int;
 pub mod length_hint;
@@ -87,6 +88,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     socket_recvmsg_into::install(vm)?;
     bytes_strip::install(vm)?;
     buffered_readline::install(vm)?;
+    io_buffer_size::install(vm)?;
     thread_local_setattr::install(vm)?;
     dict_subclass::install(vm)?;
     signal_dispositions::install(vm)?;
