@@ -235,10 +235,15 @@ fn sqlalchemy_orm_with_relationships_over_http() {
         serde_json::json!(["Notes", "Sketch \u{2713}"])
     );
     let id = created.json()["id"].as_i64().expect("id");
+    // Core: `result.lastrowid` is read after SQLAlchemy closed the cursor.
+    let grace = json["authors"][1]["id"].as_i64().expect("id");
+    let book = post("/books", &format!("author_id={grace}&title=Manual"));
+    assert_eq!(book.status, 201, "{}", server.log_text());
+    assert_eq!(book.json()["id"], 4, "{}", book.text());
     assert_eq!(post(&format!("/authors/{id}/delete"), "").status, 200);
     assert_eq!(
         server.get("/").json()["book_count"],
-        1,
+        2,
         "delete-orphan cascade"
     );
 }
@@ -426,7 +431,8 @@ fn python_options_x_w_o_and_pythonpath() {
 
 // ---- sqlite3: a cursor used again from its own converter ----
 
-/// This deadlocked (the worker hung until --timeout); CPython raises ProgrammingError.
+/// This deadlocked (the worker hung until --timeout); CPython raises ProgrammingError. A
+/// converter reading its own cursor's `rowcount` hung too (CPython answers it; we refuse).
 #[test]
 fn sqlite_recursive_cursor_use_raises_instead_of_hanging() {
     let code = r#"
@@ -442,7 +448,8 @@ try:
     print("no error")
 except sqlite3.ProgrammingError as e:
     print("ProgrammingError:", e)
-for name, conv in [("CLOSE", lambda b: cur.close()), ("INIT", lambda b: cur.__init__(conn))]:
+for name, conv in [("CLOSE", lambda b: cur.close()), ("INIT", lambda b: cur.__init__(conn)),
+                   ("ROWCOUNT", lambda b: cur.rowcount)]:
     sqlite3.register_converter(name, conv)
     try:
         cur.execute('select 1 as "a [%s]"' % name).fetchall()
@@ -471,6 +478,7 @@ print(conn.execute('select 1 as "a [OTHER]"').fetchall(), cur.execute("select 3"
     assert_eq!(
         stdout(&out),
         "ProgrammingError: Recursive use of cursors not allowed.\n\
+         ProgrammingError: Recursive use of cursors not allowed.\n\
          ProgrammingError: Recursive use of cursors not allowed.\n\
          ProgrammingError: Recursive use of cursors not allowed.\n[(5,)] [(3,)]\n"
     );
@@ -1011,5 +1019,30 @@ fn open_buffers_as_cpython_3_14() {
     assert_eq!(
         stdout(&out).trim(),
         "8192 8192 True True 65536 True 300000 300000 b'xxxxx' BufferedRandom"
+    );
+}
+
+/// `io.BufferedReader(raw)` and its kin, made without a size (gzip, bz2 and lzma make them so),
+/// a subclass's `super().__init__(raw)`, and `io.open_code`: 8 KiB, as CPython (they held
+/// RustPython's 128 KiB).
+#[test]
+fn buffered_streams_made_without_a_size_get_8_kib() {
+    let ours = same_lines_as_cpython("buffer_probe.py");
+    assert!(
+        ours.starts_with("8192 8192 8192 65536 8192 8192 8192 True"),
+        "{ours}"
+    );
+}
+
+// ---- sqlite3: a closed cursor keeps what it knew ----
+
+/// lastrowid, rowcount and description read after close(), as CPython answers them
+/// (RustPython raised "Cannot operate on a closed cursor.").
+#[test]
+fn a_closed_sqlite_cursor_keeps_its_results() {
+    let ours = same_lines_as_cpython("sqlite_cursor_probe.py");
+    assert!(
+        ours.contains("closed after insert: lastrowid=2 rowcount=1"),
+        "{ours}"
     );
 }

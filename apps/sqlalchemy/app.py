@@ -7,14 +7,16 @@ relationship failed; tests/compat.rs serves this app.
 
 Routes: GET / lists authors with their books as JSON; POST /authors with a form
 `name=...&books=Title 1|Title 2` adds one; POST /authors/<id>/delete removes one (and its
-books, through the cascade). The database is $SQLA_DB (default: a file beside the app).
+books, through the cascade); POST /books with `author_id=...&title=...` adds a book through
+SQLAlchemy Core and answers the new row's id from `result.lastrowid` (read after SQLAlchemy has
+closed the statement's cursor). The database is $SQLA_DB (default: a file beside the app).
 """
 
 import json
 import os
 from urllib.parse import parse_qs
 
-from sqlalchemy import ForeignKey, String, create_engine, func, select
+from sqlalchemy import ForeignKey, String, create_engine, func, insert, select
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -92,6 +94,13 @@ def application(environ, start_response):
             session.add(author)
             session.commit()
             return _json(start_response, "201 Created", {"id": author.id})
+        if method == "POST" and path == "/books":
+            form = _form(environ)
+            with engine.begin() as conn:
+                result = conn.execute(
+                    insert(Book).values(title=form["title"], author_id=int(form["author_id"]))
+                )
+                return _json(start_response, "201 Created", {"id": result.lastrowid})
         parts = path.strip("/").split("/")
         if method == "POST" and len(parts) == 3 and parts[0] == "authors" and parts[2] == "delete":
             author = session.get(Author, int(parts[1]))

@@ -30,10 +30,10 @@ NEWER_WSGIREF = ("newer stdlib: wsgiref.headers refuses control characters in he
                  "(CPython's gh-143916 security fix, 2026; the comparison CPython 3.13.0 is older)")
 FILEIO_EISDIR = ("known gap: open(a directory) leaves the half-built FileIO's fd open until it "
                  "is collected (a ResourceWarning); CPython closes it at once")
-BUFFER_SIZE = ("partly fixed since this run (patch/io_buffer_size.rs: io.DEFAULT_BUFFER_SIZE "
-               "and open()'s default are 8 KiB): a BufferedReader made without a size still "
-               "gets 128 KiB (CPython 3.15's value; 3.13/3.14: 8 KiB), so over a short stream "
-               "it asks its raw stream for more than is there")
+BUFFER_SIZE = ("fixed since this run (patch/io_buffer_size.rs): io.DEFAULT_BUFFER_SIZE, open()'s "
+               "default and a BufferedReader made without a size are 8 KiB (RustPython had "
+               "CPython 3.15's 128 KiB), so over a short stream it asked its raw stream for "
+               "more than was there")
 STRICT_AKI = ("known gap: with VERIFY_X509_STRICT (ssl.create_default_context) RustPython's "
               "rustls verifier requires an Authority Key Identifier on a self-signed root sent "
               "in the chain; OpenSSL exempts it")
@@ -53,8 +53,9 @@ LOCAL_DEL = ("fixed since this run (patch/thread_local_setattr.rs): del of a mis
              "threading.local attribute raised KeyError, not AttributeError")
 SUPER_SPECIALIZED = ("known gap: a specialized super(C, cls) call site searches type(cls)'s MRO "
                      "when cls is a class whose metaclass's MRO also holds C")
-SQLITE_CLOSED_ATTRS = ("known gap: sqlite3 cursor.lastrowid/rowcount/description raise after "
-                       "cursor.close() (CPython keeps them readable)")
+SQLITE_CLOSED_ATTRS = ("fixed since this run (patch/sqlite_closed_cursor.rs): sqlite3 "
+                       "cursor.lastrowid/rowcount/description raised after cursor.close() "
+                       "(CPython keeps them readable)")
 F_BACK = ("known gap: a finished frame's f_back is lost when its caller has variadic "
           "parameters or was called with argument unpacking (Django's sensitive_variables "
           "cleansing walks f_back)")

@@ -18,6 +18,7 @@ pub mod random_seed;
 pub mod re_sub;
 pub mod signal_dispositions;
 pub mod socket_recvmsg_into;
+pub mod sqlite_closed_cursor;
 pub mod sqlite_decltypes;
 pub mod sqlite_recursion;
 pub mod sysconfig;
@@ -80,6 +81,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     sysconfig::install(vm)?;
     sqlite_decltypes::install(vm)?;
     sqlite_recursion::install(vm)?;
+    sqlite_closed_cursor::install(vm)?;
     main_module::install(vm)?;
     time_tzset::install(vm)?;
     compile::install(vm)?;

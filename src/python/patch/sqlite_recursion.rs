@@ -44,13 +44,16 @@ fn address(obj: &PyObject) -> usize {
     obj as *const PyObject as usize
 }
 
-fn is_busy(obj: &PyObject) -> bool {
+/// Whether a call on `obj` (a connection or a cursor) is in progress on this thread.
+pub(super) fn is_busy(obj: &PyObject) -> bool {
     let key = address(obj);
     BUSY.with(|busy| busy.borrow().contains(&key))
 }
 
 /// CPython's error for a nested use.
-fn recursive_use(vm: &VirtualMachine) -> PyResult<rustpython_vm::builtins::PyBaseExceptionRef> {
+pub(super) fn recursive_use(
+    vm: &VirtualMachine,
+) -> PyResult<rustpython_vm::builtins::PyBaseExceptionRef> {
     let error = vm
         .import("_sqlite3", 0)?
         .get_attr("ProgrammingError", vm)?
