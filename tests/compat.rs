@@ -322,15 +322,20 @@ def load(text):
         return "ValueError" if "digits" in str(e) else str(e)
 print(load("1" * 5000), load('{"n": %s}' % ("9" * 4301)))
 print(load("[1, -2, 30000000000000000000, 1.5]"), load("1" * 4300) == int("1" * 4300))
+s = load('["%s", 5, {"k": [-12, 3e2]}]' % ("7" * 5000))
+print(len(s[0]), s[1:], load('{"a": [1, {"b": %s}]}' % ("9" * 4301)), load("1" * 4400 + ".5"))
 sys.set_int_max_str_digits(6000)
 print(load("1" * 5000) == int("1" * 5000))
+sys.set_int_max_str_digits(0)
+print(load("1" * 7000) == int("1" * 7000))
 print(json.loads("12", parse_int=lambda s: "custom " + s))
 "#;
     let out = python(&["-c", code], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "ValueError ValueError\n[1, -2, 30000000000000000000, 1.5] True\nTrue\ncustom 12\n"
+        "ValueError ValueError\n[1, -2, 30000000000000000000, 1.5] True\n\
+         5000 [5, {'k': [-12, 300.0]}] ValueError inf\nTrue\nTrue\ncustom 12\n"
     );
 }
 
@@ -956,7 +961,8 @@ fn sqlite_foreign_keys_are_off_by_default_as_in_cpython() {
 /// list and tuple subclasses read through their iterator (Django's `ErrorList`, a `UserList`
 /// and a `list`, came out as `[]`), dict subclasses through `items()`, int and float
 /// subclasses as their base's text, indent, sort_keys, skipkeys, allow_nan, circular
-/// references and the error notes.
+/// references and the error notes. Each text is decoded again by `json.loads` and by the
+/// pure-Python scanner, which must agree (patch/json_int.rs picks one of two native scanners).
 #[test]
 fn json_encoder_matches_the_pure_python_encoder() {
     let probe = fixture("json_probe.py");
@@ -969,6 +975,7 @@ fn json_encoder_matches_the_pure_python_encoder() {
     // Both outcomes occur: values that encode and values that raise.
     let raised = json["raised"].as_u64().unwrap_or(0);
     assert!((300..2700).contains(&raised), "{json}");
+    assert!(json["decoded"].as_u64() > Some(1000), "{json}");
 }
 
 // ---- Buffered binary streams: readline takes the line from the buffer ----

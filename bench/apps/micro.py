@@ -7,6 +7,9 @@ import time
 
 RECORDS = [{"id": i, "name": "record %d" % i, "price": i * 1.25, "tags": ["a", "b", "café"],
             "active": i % 2 == 0, "note": None} for i in range(20)]
+INTS = json.dumps(list(range(100)))
+BODY = json.dumps({"user": "bob", "id": 12345, "items": [{"sku": i, "qty": i % 3 + 1, "price": 9.5}
+                                                        for i in range(10)], "note": None})
 ROWS = {"rows": [{"id": i, "text": "lorem ipsum dolor sit amet " * 4, "n": [i, i + 1.5, None]}
                  for i in range(2000)]}
 
@@ -38,6 +41,8 @@ def main():
         "json 20 records": best(lambda: json.dumps(RECORDS), 2000),
         "json 20 records sort+indent": best(lambda: json.dumps(RECORDS, sort_keys=True, indent=2), 1000),
         "json 2000 rows": best(lambda: json.dumps(ROWS), 20),
+        "json.loads 100 ints": best(lambda: json.loads(INTS), 2000),
+        "json.loads request body": best(lambda: json.loads(BODY), 2000),
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "lines.txt")

@@ -1,8 +1,12 @@
 """The native JSON encoder (`json.dumps`, `JSONEncoder.encode`) against the pure-Python one
 (`JSONEncoder.iterencode`, which builds `_make_iterencode`) on generated values and options.
 
+Each text that encodes is decoded again by the native scanner (`json.loads`) and by the
+pure-Python one (`json.scanner.py_make_scanner`).
+
 Usage: json_probe.py SEED COUNT. Prints one JSON line: the number of cases, how many raised,
-and the cases whose text, or exception type, message and notes, differ.
+how many were decoded, and the cases whose text, or exception type, message and notes, or
+decoded value differ.
 """
 
 import json
@@ -152,7 +156,10 @@ def outcome(run):
 def main():
     seed, count = int(sys.argv[1]), int(sys.argv[2])
     r = random.Random(seed)
-    mismatches, raised = [], 0
+    mismatches, raised, decoded = [], 0, 0
+    # The decoder too: the native scanner (json.loads) against the pure-Python one.
+    pure_decoder = json.JSONDecoder()
+    pure_decoder.scan_once = json.scanner.py_make_scanner(pure_decoder)
     for case in range(count):
         obj, opts = value(r, 0), options(r)
         native = outcome(lambda: json.JSONEncoder(**opts).encode(obj))
@@ -161,6 +168,12 @@ def main():
         if native != pure:
             mismatches.append({"case": case, "opts": repr(opts), "obj": repr(obj)[:300],
                                "native": native, "pure": pure})
+        elif native[0] == "ok":
+            text = native[1]
+            loaded = repr(outcome(lambda: json.loads(text)))
+            decoded += 1
+            if loaded != repr(outcome(lambda: pure_decoder.decode(text))):
+                mismatches.append({"case": case, "decode": text[:300], "native": loaded})
     # A list that a default() call shrinks ends early, read in place as CPython reads it.
     a = [object()] * 10
 
@@ -168,7 +181,8 @@ def main():
         del a[-1]
 
     shrunk = json.dumps(a, default=shrink)
-    print(json.dumps({"cases": count, "raised": raised, "mismatches": mismatches[:10],
+    print(json.dumps({"cases": count, "raised": raised, "decoded": decoded,
+                      "mismatches": mismatches[:10],
                       "shrunk": shrunk, "errorlist": json.dumps({"name": ErrorList(["required"])})}))
 
 
