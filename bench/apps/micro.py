@@ -43,6 +43,7 @@ def main():
         "json 2000 rows": best(lambda: json.dumps(ROWS), 20),
         "json.loads 100 ints": best(lambda: json.loads(INTS), 2000),
         "json.loads request body": best(lambda: json.loads(BODY), 2000),
+        "os.path.normpath": best(lambda: os.path.normpath("/static/./css/../img//logo.png"), 5000),
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "lines.txt")

@@ -13,6 +13,7 @@ pub mod json_int;
 pub mod length_hint;
 pub mod main_module;
 pub mod mro;
+pub mod path_normpath;
 pub mod property_get;
 pub mod random_seed;
 pub mod re_sub;
@@ -95,5 +96,6 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     dict_subclass::install(vm)?;
     signal_dispositions::install(vm)?;
     random_seed::install(vm)?;
+    path_normpath::install(vm)?;
     Ok(())
 }
