@@ -1076,3 +1076,17 @@ fn normpath_matches_cpython() {
     );
     assert_eq!(stdout(&out).trim(), "True", "{}", stderr(&out));
 }
+
+// ---- the builtins rwsgi replaces keep CPython's signatures ----
+
+/// `inspect.signature` of every builtin a patch replaces: CPython's, not a ValueError (our
+/// native replacements had no text signature: `inspect.signature(open)` raised ValueError).
+#[test]
+fn replaced_builtins_keep_their_signatures() {
+    let ours = same_lines_as_cpython("signature_probe.py");
+    assert!(
+        ours.contains("open (file, mode='r', buffering=-1, encoding=None"),
+        "{ours}"
+    );
+    assert!(ours.contains("bind refused:"), "{ours}");
+}

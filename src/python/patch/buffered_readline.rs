@@ -40,7 +40,7 @@ static DEFS: [PyMethodDef; 1] = [PyMethodDef::new_const(
     readline,
     PyMethodFlags::METHOD,
     ItemDoc::static_text(
-        "Read and return a line from the stream; at most size bytes when size is given.",
+        "readline($self, size=-1, /)\n--\n\nRead and return a line from the stream; at most size bytes when size is given.",
     ),
 )];
 

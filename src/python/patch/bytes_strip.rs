@@ -135,9 +135,9 @@ fn bytearray_rstrip(
     bytearray_side(zelf, chars, Side::Right, vm)
 }
 
-const STRIP_DOC: &str = "Strip leading and trailing bytes contained in the argument.\n\nIf the argument is omitted or None, strip leading and trailing ASCII whitespace.";
-const LSTRIP_DOC: &str = "Strip leading bytes contained in the argument.\n\nIf the argument is omitted or None, strip leading ASCII whitespace.";
-const RSTRIP_DOC: &str = "Strip trailing bytes contained in the argument.\n\nIf the argument is omitted or None, strip trailing ASCII whitespace.";
+const STRIP_DOC: &str = "strip($self, bytes=None, /)\n--\n\nStrip leading and trailing bytes contained in the argument.\n\nIf the argument is omitted or None, strip leading and trailing ASCII whitespace.";
+const LSTRIP_DOC: &str = "lstrip($self, bytes=None, /)\n--\n\nStrip leading bytes contained in the argument.\n\nIf the argument is omitted or None, strip leading ASCII whitespace.";
+const RSTRIP_DOC: &str = "rstrip($self, bytes=None, /)\n--\n\nStrip trailing bytes contained in the argument.\n\nIf the argument is omitted or None, strip trailing ASCII whitespace.";
 
 static BYTES_DEFS: [PyMethodDef; 3] = [
     PyMethodDef::new_const(

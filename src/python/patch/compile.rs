@@ -24,7 +24,7 @@ static COMPILE_DEF: PyMethodDef = PyMethodDef::new_const(
     compile,
     PyMethodFlags::empty(),
     ItemDoc::static_text(
-        "Compile source into a code object that can be executed by exec() or eval().",
+        "compile(source, filename, mode, flags=0, dont_inherit=False, optimize=-1, *, _feature_version=-1)\n--\n\nCompile source into a code object that can be executed by exec() or eval().",
     ),
 );
 

@@ -52,7 +52,9 @@ static OPEN_DEF: PyMethodDef = PyMethodDef::new_const(
     "open",
     open,
     PyMethodFlags::empty(),
-    ItemDoc::static_text("Open file and return a stream.  Raise OSError upon failure."),
+    ItemDoc::static_text(
+        "open(file, mode='r', buffering=-1, encoding=None, errors=None, newline=None, closefd=True, opener=None)\n--\n\nOpen file and return a stream.  Raise OSError upon failure.",
+    ),
 );
 
 fn open(args: Args, vm: &VirtualMachine) -> PyResult {
@@ -71,7 +73,9 @@ static OPEN_CODE_DEF: PyMethodDef = PyMethodDef::new_const(
     "open_code",
     open_code,
     PyMethodFlags::empty(),
-    ItemDoc::static_text("Opens the provided file with the intent to import the contents."),
+    ItemDoc::static_text(
+        "open_code(path)\n--\n\nOpens the provided file with the intent to import the contents.",
+    ),
 );
 
 /// `open_code(path)`: `path` must be a str, as in CPython.
@@ -144,7 +148,9 @@ const fn init_def<const INDEX: usize>() -> [PyMethodDef; 1] {
         "__init__",
         init_method::<INDEX>,
         PyMethodFlags::METHOD,
-        ItemDoc::static_text("Initialize self.  See help(type(self)) for accurate signature."),
+        ItemDoc::static_text(
+            "__init__($self, /, *args, **kwargs)\n--\n\nInitialize self.  See help(type(self)) for accurate signature.",
+        ),
     )]
 }
 

@@ -19,7 +19,7 @@ static LENGTH_HINT_DEF: PyMethodDef = PyMethodDef::new_const(
     length_hint,
     PyMethodFlags::empty(),
     ItemDoc::static_text(
-        "Return an estimate of the number of items in obj, or default when there is none.",
+        "length_hint(obj, default=0, /)\n--\n\nReturn an estimate of the number of items in obj, or default when there is none.",
     ),
 );
 

@@ -43,7 +43,7 @@ static MRO_DEF: PyMethodDef = PyMethodDef::new_const(
     type_mro,
     PyMethodFlags::METHOD,
     rustpython_vm::function::ItemDoc::static_text(
-        "Return a type's method resolution order (C3, as CPython computes it).",
+        "mro($self, /)\n--\n\nReturn a type's method resolution order (C3, as CPython computes it).",
     ),
 );
 

@@ -26,7 +26,9 @@ static NORMPATH_DEF: PyMethodDef = PyMethodDef::new_const(
     "_path_normpath",
     normpath,
     PyMethodFlags::empty(),
-    ItemDoc::static_text("Normalize path, eliminating double slashes, etc."),
+    ItemDoc::static_text(
+        "_path_normpath(path)\n--\n\nNormalize path, eliminating double slashes, etc.",
+    ),
 );
 
 /// The normal form of `path` as its leading slashes (0, 1 or 2) and the byte ranges of the

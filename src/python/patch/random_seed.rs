@@ -28,7 +28,9 @@ static DEFS: [PyMethodDef; 1] = [PyMethodDef::new_const(
     "seed",
     seed,
     PyMethodFlags::METHOD,
-    ItemDoc::static_text("seed([n]) -> None.\n\nDefaults to use urandom and time."),
+    ItemDoc::static_text(
+        "seed($self, n=None, /)\n--\n\nseed([n]) -> None.\n\nDefaults to use urandom and time.",
+    ),
 )];
 
 fn seed(zelf: PyObjectRef, mut args: FuncArgs, vm: &VirtualMachine) -> PyResult {

@@ -56,7 +56,7 @@ static DEFS: [PyMethodDef; 2] = [
         pattern_sub,
         PyMethodFlags::METHOD,
         ItemDoc::static_text(
-            "Return the string obtained by replacing the leftmost non-overlapping occurrences of pattern in string by the replacement repl.",
+            "sub($self, /, repl, string, count=0)\n--\n\nReturn the string obtained by replacing the leftmost non-overlapping occurrences of pattern in string by the replacement repl.",
         ),
     ),
     PyMethodDef::new_const(
@@ -64,7 +64,7 @@ static DEFS: [PyMethodDef; 2] = [
         pattern_subn,
         PyMethodFlags::METHOD,
         ItemDoc::static_text(
-            "Return the tuple (new_string, number_of_subs_made) found by replacing the leftmost non-overlapping occurrences of pattern with the replacement repl.",
+            "subn($self, /, repl, string, count=0)\n--\n\nReturn the tuple (new_string, number_of_subs_made) found by replacing the leftmost non-overlapping occurrences of pattern with the replacement repl.",
         ),
     ),
 ];

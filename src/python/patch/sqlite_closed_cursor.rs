@@ -78,7 +78,7 @@ static DEFS: [PyMethodDef; 1] = [PyMethodDef::new_const(
     "close",
     close,
     PyMethodFlags::METHOD,
-    ItemDoc::static_text("Closes the cursor."),
+    ItemDoc::static_text("close($self, /)\n--\n\nCloses the cursor."),
 )];
 
 static FORGET_DEF: PyMethodDef = PyMethodDef::new_const(

@@ -127,7 +127,9 @@ static INIT_DEF: PyMethodDef = PyMethodDef::new_const(
     "__init__",
     cursor_init_method,
     PyMethodFlags::METHOD,
-    ItemDoc::static_text("Initialize self.  See help(type(self)) for accurate signature."),
+    ItemDoc::static_text(
+        "__init__($self, /, *args, **kwargs)\n--\n\nInitialize self.  See help(type(self)) for accurate signature.",
+    ),
 );
 
 /// The wrapped methods: Cursor's, then Connection's.
@@ -145,6 +147,22 @@ const METHODS: [&str; 13] = [
     "commit",
     "rollback",
     "close",
+];
+/// Their text signatures (CPython's), in METHODS order: `inspect.signature` reads them.
+const SIGNATURES: [&str; 13] = [
+    "execute($self, sql, parameters=(), /)\n--\n\n",
+    "executemany($self, sql, seq_of_parameters, /)\n--\n\n",
+    "executescript($self, sql_script, /)\n--\n\n",
+    "fetchone($self, /)\n--\n\n",
+    "fetchmany($self, /, size=1)\n--\n\n",
+    "fetchall($self, /)\n--\n\n",
+    "close($self, /)\n--\n\n",
+    "execute($self, sql, parameters=(), /)\n--\n\n",
+    "executemany($self, sql, parameters, /)\n--\n\n",
+    "executescript($self, sql_script, /)\n--\n\n",
+    "commit($self, /)\n--\n\n",
+    "rollback($self, /)\n--\n\n",
+    "close($self, /)\n--\n\n",
 ];
 /// How many of METHODS are Cursor's.
 const CURSOR_METHODS: usize = 7;
@@ -176,7 +194,12 @@ macro_rules! wrappers {
             call_original($index, zelf, args, vm)
         })*
         static DEFS: [PyMethodDef; METHODS.len()] = [
-            $(PyMethodDef::new_const(METHODS[$index], $fn, PyMethodFlags::METHOD, ItemDoc::NONE)),*
+            $(PyMethodDef::new_const(
+                METHODS[$index],
+                $fn,
+                PyMethodFlags::METHOD,
+                ItemDoc::static_text(SIGNATURES[$index]),
+            )),*
         ];
     };
 }

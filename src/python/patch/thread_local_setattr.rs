@@ -75,13 +75,15 @@ static DEFS: [PyMethodDef; 2] = [
         "__setattr__",
         set_method,
         PyMethodFlags::METHOD,
-        ItemDoc::static_text("Implement setattr(self, name, value)."),
+        ItemDoc::static_text(
+            "__setattr__($self, name, value, /)\n--\n\nImplement setattr(self, name, value).",
+        ),
     ),
     PyMethodDef::new_const(
         "__delattr__",
         del_method,
         PyMethodFlags::METHOD,
-        ItemDoc::static_text("Implement delattr(self, name)."),
+        ItemDoc::static_text("__delattr__($self, name, /)\n--\n\nImplement delattr(self, name)."),
     ),
 ];
 

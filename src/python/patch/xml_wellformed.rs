@@ -100,7 +100,7 @@ static ERROR_STRING_DEF: PyMethodDef = PyMethodDef::new_const(
     "ErrorString",
     error_string,
     PyMethodFlags::empty(),
-    ItemDoc::static_text("Returns string error for given number."),
+    ItemDoc::static_text("ErrorString(code, /)\n--\n\nReturns string error for given number."),
 );
 static ERROR_CODE_DEF: PyMethodDef = PyMethodDef::new_const(
     "ErrorCode",
