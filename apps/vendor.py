@@ -157,6 +157,10 @@ def marker_extras(target):
     return wanted
 
 
+# A copy of the requirements file a vendor directory was installed from, inside it.
+STAMP = ".requirements.txt"
+
+
 def norm(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -200,6 +204,8 @@ def install(requirements, target):
             if more:
                 extra.extend(more)
                 continue
+            # What was installed, for tests/frameworks.rs to see when requirements.txt changes.
+            shutil.copyfile(requirements, os.path.join(tmp_target, STAMP))
             shutil.rmtree(target, ignore_errors=True)
             os.replace(tmp_target, target)
             # Scripts made for the host Python mean nothing to rwsgi.

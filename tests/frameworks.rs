@@ -30,8 +30,9 @@ const FRAMEWORKS: [&str; 9] = [
     "webapp2",
 ];
 
-/// Install every missing apps/<framework>/vendor once per test run, whichever test gets here
-/// first; the others wait on the lock and share the outcome.
+/// Install every missing or stale apps/<framework>/vendor once per test run, whichever test
+/// gets here first; the others wait on the lock and share the outcome. A vendor directory is
+/// stale when the copy of requirements.txt that apps/vendor.py leaves in it differs.
 pub(crate) fn vendor(framework: &str) -> PathBuf {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     static LOCK: Mutex<()> = Mutex::new(());
@@ -41,7 +42,11 @@ pub(crate) fn vendor(framework: &str) -> PathBuf {
         let missing: Vec<&str> = FRAMEWORKS
             .iter()
             .copied()
-            .filter(|f| !apps.join(f).join("vendor").is_dir())
+            .filter(|f| {
+                let installed = std::fs::read(apps.join(f).join("vendor/.requirements.txt"));
+                let wanted = std::fs::read(apps.join(f).join("requirements.txt"));
+                !matches!((installed, wanted), (Ok(a), Ok(b)) if a == b)
+            })
             .collect();
         if missing.is_empty() {
             return Ok(());
@@ -657,4 +662,71 @@ pub(crate) fn django_guestbook_and_admin(tmp: &TempDir, db_env: &[(&str, &str)],
             .text()
             .contains("Added through the admin 🎉 漢字")
     );
+
+    check_rest_api(&server, &mut client);
+}
+
+/// The guestbook's Django REST framework API (apps/django/guestbook/api.py): paginated and
+/// searchable lists for anyone, writes only with the admin's session and CSRF token, the
+/// serializer's validation, the browsable HTML API. `client` is logged in; two entries exist.
+fn check_rest_api(server: &Server, client: &mut Client) {
+    let mut anonymous = Client::new(server);
+    let list = anonymous.get("/rest/entries/?ordering=-rating");
+    assert_eq!(list.status, 200, "{}", server.log_text());
+    let json = list.json();
+    assert_eq!(json["count"], 2, "{json}");
+    assert_eq!(json["results"][0]["rating"], "4.5", "{json}");
+    assert_eq!(
+        json["results"][1]["content"],
+        "Added through the admin 🎉 漢字"
+    );
+    assert_eq!(
+        json["results"][1]["shout"],
+        "ADDED THROUGH THE ADMIN 🎉 漢字"
+    );
+    let search = anonymous.get("/rest/entries/?search=%C3%BCn%C3%AF").json();
+    assert_eq!(search["count"], 1, "{search}");
+    let json_post = |client: &mut Client, body: &str| {
+        let csrf = client.cookie("csrftoken").unwrap_or_default().to_owned();
+        client.request(
+            "POST",
+            "/rest/entries/",
+            &format!(
+                "Content-Type: application/json\r\nX-CSRFToken: {csrf}\r\nReferer: http://test/\r\n"
+            ),
+            body.as_bytes(),
+        )
+    };
+    let refused = json_post(&mut anonymous, r#"{"content": "anon"}"#);
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let created = json_post(client, r#"{"content": "Via REST ✓", "rating": "2.5"}"#);
+    assert_eq!(
+        created.status,
+        201,
+        "{} {}",
+        created.text(),
+        server.log_text()
+    );
+    let entry = created.json();
+    assert_eq!(entry["content"], "Via REST ✓", "{entry}");
+    assert_eq!(entry["rating"], "2.5");
+    assert!(
+        entry["created"].as_str().is_some_and(|c| c.contains('T')),
+        "{entry}"
+    );
+    let invalid = json_post(client, r#"{"content": "  ", "rating": "abc"}"#);
+    assert_eq!(invalid.status, 400, "{}", invalid.text());
+    assert_eq!(
+        invalid.json(),
+        serde_json::json!({"content": ["This field may not be blank."], "rating": ["A valid number is required."]})
+    );
+    let html = anonymous.request("GET", "/rest/entries/", "Accept: text/html\r\n", b"");
+    assert_eq!(html.status, 200, "{}", server.log_text());
+    assert!(
+        html.text().contains("Django REST framework"),
+        "{}",
+        html.text()
+    );
+    assert!(html.text().contains("Via REST ✓"), "{}", html.text());
+    assert_eq!(anonymous.get("/api/entries").json()["count"], 3);
 }

@@ -461,7 +461,7 @@ fn django_pymysql_on_mariadb() {
         .expect("mariadb client");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "Hi & <bye> ünï\nAdded through the admin 🎉 漢字\n",
+        "Hi & <bye> ünï\nAdded through the admin 🎉 漢字\nVia REST ✓\n",
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
