@@ -18,11 +18,12 @@ use crate::common::{
 
 /// Every app directory with a requirements.txt (apps/postgres and apps/services are the
 /// service apps of tests/services.rs).
-const FRAMEWORKS: [&str; 9] = [
+const FRAMEWORKS: [&str; 10] = [
     "bottle",
     "django",
     "falcon",
     "flask",
+    "flask_ext",
     "postgres",
     "pyramid",
     "services",
@@ -201,9 +202,14 @@ fn urlencode(s: &str) -> String {
 
 /// Django's CSRF token from a form page, if the page has one.
 fn csrf_token(page: &Response) -> Option<String> {
+    hidden_value(page, "csrfmiddlewaretoken")
+}
+
+/// The value of the hidden form field `name` (`name="NAME" ... value="..."`), if the page has it.
+fn hidden_value(page: &Response, name: &str) -> Option<String> {
     let text = page.text();
-    let at = text.find("name=\"csrfmiddlewaretoken\" value=\"")?;
-    let rest = &text[at + "name=\"csrfmiddlewaretoken\" value=\"".len()..];
+    let field = &text[text.find(&format!("name=\"{name}\""))?..];
+    let rest = &field[field.find("value=\"")? + "value=\"".len()..];
     rest.split('"').next().map(str::to_owned)
 }
 
@@ -729,4 +735,120 @@ fn check_rest_api(server: &Server, client: &mut Client) {
     );
     assert!(html.text().contains("Via REST ✓"), "{}", html.text());
     assert_eq!(anonymous.get("/api/entries").json()["count"], 3);
+}
+
+/// Flask with Flask-SQLAlchemy, Flask-Migrate, Flask-Login and Flask-WTF (apps/flask_ext):
+/// Alembic's `db init`, `db migrate` (autogenerate, a script rendered by Mako) and `db upgrade`
+/// through `rwsgi python -m flask`, then served by two workers: a WTForms form with its CSRF
+/// token and validators, a login session across workers, Decimal prices through SQLAlchemy.
+#[test]
+fn flask_extensions_migrations_login_and_forms() {
+    let vendor = path_str(&vendor("flask_ext"));
+    let app = path_str(&app_dir("flask_ext").join("app.py"));
+    let tmp = TempDir::new("flask-ext");
+    let db = path_str(&tmp.path().join("app.db"));
+    let migrations = path_str(&tmp.path().join("migrations"));
+    let env = [("FLASK_EXT_DB", db.as_str())];
+    // `rwsgi python -m flask --app APP db ARGS -d MIGRATIONS`: succeeds; what it printed.
+    let flask_db = |args: &[&str]| -> String {
+        let mut all = vec![
+            "--pythonpath",
+            vendor.as_str(),
+            "-m",
+            "flask",
+            "--app",
+            app.as_str(),
+            "db",
+        ];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-d", migrations.as_str()]);
+        let out = python_in(Some(tmp.path()), &all, &env);
+        let said = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        said
+    };
+    flask_db(&["init"]);
+    let said = flask_db(&["migrate", "-m", "users and items"]);
+    assert!(said.contains("Detected added table 'item'"), "{said}");
+    let said = flask_db(&["upgrade"]);
+    assert!(said.contains("users and items"), "{said}");
+
+    let mut cmd = Command::new(bin());
+    cmd.env("FLASK_EXT_DB", &db);
+    let server = Server::start_with(
+        cmd,
+        &[
+            &format!("{app}:app"),
+            "--pythonpath",
+            &vendor,
+            "--workers",
+            "2",
+        ],
+    );
+    let mut client = Client::new(&server);
+    assert_redirect(&client.get("/items"), "/signup?next=%2Fitems");
+    let page = client.get("/signup");
+    assert_eq!(page.status, 200, "{}", server.log_text());
+    let token = hidden_value(&page, "csrf_token").expect("the form has a CSRF token");
+    let bad = client.post_form(
+        "/signup",
+        &[
+            ("csrf_token", &token),
+            ("email", "not-an-email"),
+            ("password", "short"),
+        ],
+    );
+    assert_eq!(bad.status, 400, "{}", server.log_text());
+    assert!(
+        bad.text().contains("Invalid email address."),
+        "{}",
+        bad.text()
+    );
+    assert!(
+        bad.text().contains("at least 8 characters"),
+        "{}",
+        bad.text()
+    );
+    let signed_up = client.post_form(
+        "/signup",
+        &[
+            ("csrf_token", &token),
+            ("email", "ada@example.com"),
+            ("password", "correct-horse"),
+        ],
+    );
+    assert_redirect(&signed_up, "/items");
+    for (name, price) in [("Café ☕", "12.5"), ("Tea", "3")] {
+        let added = client.post_form(
+            "/items",
+            &[("csrf_token", &token), ("name", name), ("price", price)],
+        );
+        assert_redirect(&added, "/items");
+    }
+    let refused = client.post_form("/items", &[("name", "x"), ("price", "-1")]);
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    let errors = &refused.json()["errors"];
+    assert_eq!(
+        errors["csrf_token"][0], "The CSRF token is missing.",
+        "{errors}"
+    );
+    assert_eq!(errors["price"][0], "Number must be at least 0.", "{errors}");
+    // Several requests: the session is honoured by both workers.
+    for _ in 0..4 {
+        let listed = client.get("/items");
+        assert_eq!(listed.status, 200, "{}", server.log_text());
+        assert_eq!(
+            listed.json(),
+            serde_json::json!({"user": "ada@example.com", "errors": {},
+                "items": [{"name": "Café ☕", "price": "12.50"}, {"name": "Tea", "price": "3.00"}]})
+        );
+    }
+    assert_redirect(&client.get("/logout"), "/signup");
+    assert_redirect(&client.get("/items"), "/signup?next=%2Fitems");
+    let mut other = Client::new(&server);
+    let signin = other.post_form(
+        "/signin",
+        &[("email", "ada@example.com"), ("password", "nope")],
+    );
+    assert_eq!(signin.status, 401);
 }
