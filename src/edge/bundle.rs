@@ -171,7 +171,7 @@ impl Plan {
     }
 }
 
-/// The running executable's path: /proc/self/exe, or argv[0] where /proc is not mounted.
+/// The running executable's path: /proc/self/exe, or `argv[0]` where /proc is not mounted.
 pub fn current_exe() -> Option<PathBuf> {
     if let Ok(path) = std::env::current_exe() {
         return Some(path);

@@ -22,7 +22,7 @@ pub const BOARD_SEATS: usize = 256;
 /// Each worker's headroom: its Python threads minus the jobs it holds (running, queued or
 /// reserved for a connection just accepted), so positive while a thread is free and minus the
 /// queue length while all are busy. In memory shared by the master and every worker it forks;
-/// `repr(C)` and atomics only. An empty seat holds [`EMPTY`].
+/// `repr(C)` and atomics only. An empty seat holds `EMPTY`.
 #[repr(C)]
 pub struct Board {
     headroom: [AtomicI32; BOARD_SEATS],

@@ -16,7 +16,7 @@
 //! entries; exact dicts are merged by RustPython's own code. Equality of any two dicts is
 //! ours, which also asks each left-hand value first as CPython does (RustPython asked the
 //! right-hand one: `{'k': L()} == {'k': R()}` called `R.__eq__`). Subclasses created
-//! afterwards reach them through the methods (see [`DEFS`]). Not reached from here (RustPython's bytecode calls its
+//! afterwards reach them through the methods (see `DEFS`). Not reached from here (RustPython's bytecode calls its
 //! merge directly): `{**d}` and `f(**d)`; nor the native subclasses built before us
 //! (`defaultdict`, `OrderedDict`, `Counter` keep RustPython's paths).
 

@@ -7,7 +7,7 @@
 //! on it and served pages without their body.
 //!
 //! `Pattern.sub` and `Pattern.subn` (which the module-level `re.sub`/`re.subn` call) are
-//! replaced by native methods that hand RustPython's own a [`Replacement`]: the function,
+//! replaced by native methods that hand RustPython's own a `Replacement`: the function,
 //! with `None` turned into the empty string of the subject's type. Literal and template
 //! replacements go through untouched.
 
