@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use rwsgi::edge::cli::{Cli, Command};
+use rwsgi::edge::python_cmdline;
 
 /// RustPython allocates on every object; mimalloc is faster than glibc's malloc at that.
 #[global_allocator]
@@ -27,25 +28,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// A first argument that only python's command line has (rwsgi's own are subcommands,
-/// `--help` and `--version`; a bundle's are `rwsgi run`'s options, none of these).
-fn is_python_option(arg: &std::ffi::OsStr) -> bool {
-    let arg = arg.to_string_lossy();
-    // `sys.executable -`: the program comes on stdin.
-    if arg == "-" {
-        return true;
-    }
-    let Some(flags) = arg.strip_prefix('-').filter(|f| !f.starts_with('-')) else {
-        return false;
-    };
-    // A cluster of python's one-letter switches (`-u`, `-OO`, `-IS`), or an option that takes
-    // a value, alone or attached (`-c`, `-m`, `-Wignore`, `-Xutf8`).
-    let switches = |f: &str| !f.is_empty() && f.chars().all(|c| "uIEsSBO".contains(c));
-    switches(flags)
-        || matches!(flags.chars().next(), Some('c' | 'm' | 'X' | 'W'))
-            && (flags.len() == 1 || flags.starts_with(['X', 'W']))
-}
-
 /// A first argument that names an existing file and no subcommand: `sys.executable
 /// script.py` (CPython's own tests and tools re-run the interpreter on a script that way).
 fn is_python_script(arg: &std::ffi::OsStr) -> bool {
@@ -58,42 +40,6 @@ fn is_python_script(arg: &std::ffi::OsStr) -> bool {
     !Cli::command()
         .get_subcommands()
         .any(|c| c.get_name() == text || c.get_all_aliases().any(|a| a == text))
-}
-
-/// As in python, `-c CODE` and `-m MODULE` end the option list: what follows is the code's
-/// or module's argv (`-m cProfile -s time x.py`), so a `--` goes after them for clap. A
-/// script, the first positional argument, ends it too (clap's trailing arguments).
-fn end_python_options(args: &mut Vec<std::ffi::OsString>) {
-    let mut i = 2;
-    while let Some(arg) = args.get(i).map(|a| a.to_string_lossy().into_owned()) {
-        if arg == "--" || !arg.starts_with('-') || arg == "-" {
-            return;
-        }
-        if arg == "--pythonpath" {
-            i += 2;
-            continue;
-        }
-        if arg.starts_with("--") {
-            i += 1;
-            continue;
-        }
-        // A cluster of one-letter options: the first that takes a value ends it, with the
-        // value attached or in the next argument.
-        let flags = &arg[1..];
-        match flags.char_indices().find(|(_, c)| "cmXW".contains(*c)) {
-            Some((at, c)) => {
-                let attached = at + 1 < flags.len();
-                i += if attached { 1 } else { 2 };
-                if matches!(c, 'c' | 'm') {
-                    if i <= args.len() {
-                        args.insert(i, "--".into());
-                    }
-                    return;
-                }
-            }
-            None => i += 1,
-        }
-    }
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -110,12 +56,12 @@ fn run() -> anyhow::Result<ExitCode> {
     let as_python = python_name
         || args
             .get(1)
-            .is_some_and(|a| is_python_option(a) || is_python_script(a));
+            .is_some_and(|a| python_cmdline::is_python_option(a) || is_python_script(a));
     if as_python {
         args.insert(1, "python".into());
     }
     if args.get(1).is_some_and(|a| a == "python") {
-        end_python_options(&mut args);
+        python_cmdline::lay_out(&mut args);
     }
     let embedded = if as_python {
         None

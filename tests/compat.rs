@@ -434,6 +434,53 @@ fn python_options_x_w_o_and_pythonpath() {
     assert_eq!(stdout(&ignored).trim(), "False", "{}", stderr(&ignored));
 }
 
+/// python's clustered options and attached values (`-mjson.tool`, `-cCODE`, `-Wignore`,
+/// `-bb`, `-uc`), -P, -V/--version (also under a `python3` name), as tools pass them to
+/// `sys.executable`: each was taken for a script's name ("can't open file -mjson.tool").
+#[test]
+fn python_options_clustered_attached_and_version() {
+    let code = r#"
+import subprocess, sys, os
+run = lambda *a, **k: subprocess.run([sys.executable, *a], capture_output=True, text=True, **k)
+tool = run("-mjson.tool", input='[1]')
+print(tool.returncode, tool.stdout.split(), tool.stderr)
+print(run("-cimport sys; print(sys.argv[1:])", "a", "-b").stdout.strip())
+print(run("-Wignore", "-Xutf8", "-bb", "-c",
+          "import sys; print(sys.warnoptions, sys._xoptions, sys.flags.bytes_warning)").stdout.strip())
+print(run("-uc", "print('unbuffered')").stdout.strip())
+print(run("-P", "-c", "import sys, os; print(sys.flags.safe_path, os.getcwd() in sys.path)").stdout.strip())
+print(run("-c", "import sys, os; print(sys.flags.safe_path, os.getcwd() in sys.path)").stdout.strip())
+"#;
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "0 ['[', '1', ']'] \n['a', '-b']\n['ignore'] {'utf8': True} 2\nunbuffered\n\
+         True False\nFalse True\n"
+    );
+    let tmp = TempDir::new("python-link");
+    let link = tmp.path().join("python3");
+    std::os::unix::fs::symlink(bin(), &link).expect("symlink");
+    for flag in ["-V", "--version"] {
+        let out = Command::new(&link).arg(flag).output().expect("python3 -V");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stdout(&out).starts_with("Python 3.14.0"),
+            "{}",
+            stdout(&out)
+        );
+    }
+    let verbose = python(&["-VV"], &[]);
+    assert!(
+        stdout(&verbose).contains("(RustPython "),
+        "{}",
+        stdout(&verbose)
+    );
+    // rwsgi's own -V is rwsgi's version.
+    let ours = Command::new(bin()).arg("-V").output().expect("rwsgi -V");
+    assert!(stdout(&ours).starts_with("rwsgi "), "{}", stdout(&ours));
+}
+
 // ---- sqlite3: a cursor used again from its own converter ----
 
 /// This deadlocked (the worker hung until --timeout); CPython raises ProgrammingError. A

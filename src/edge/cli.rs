@@ -142,7 +142,7 @@ pub struct BundleArgs {
     pub output: PathBuf,
 }
 
-/// `rwsgi python [--pythonpath DIR]... (SCRIPT | -c CODE | -m MODULE) [ARGS]...`
+/// `rwsgi python [--pythonpath DIR]... [python's options] (SCRIPT | -c CODE | -m MODULE) [ARGS]...`
 #[derive(Debug, Args)]
 #[command(
     after_help = "sys.path: the script's directory (the current one for -c), then each \
@@ -173,6 +173,29 @@ pub struct PythonArgs {
     pub no_site: bool,
     #[arg(short = 'B', hide = true)]
     pub no_bytecode: bool,
+
+    /// python's -P (or PYTHONSAFEPATH; -I implies it): the script's directory (the current
+    /// one for -c and -m) is not put first on sys.path.
+    #[arg(short = 'P', hide = true)]
+    pub safe_path: bool,
+
+    /// python's -b, -v, -q and -d: sys.flags.bytes_warning, verbose, quiet and debug (the
+    /// interpreter prints no import trace and no bytes warnings); -R changes nothing.
+    #[arg(short = 'b', action = clap::ArgAction::Count, hide = true)]
+    pub bytes_warning: u8,
+    #[arg(short = 'v', action = clap::ArgAction::Count, hide = true)]
+    pub verbose: u8,
+    #[arg(short = 'q', hide = true)]
+    pub quiet: bool,
+    #[arg(short = 'd', hide = true)]
+    pub debug: bool,
+    #[arg(short = 'R', hide = true)]
+    pub hash_randomization: bool,
+
+    /// python's -V/--version: print the Python version ("Python 3.14.0a0") and exit; twice,
+    /// with the interpreter's build.
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Count)]
+    pub version: u8,
 
     /// python's -X OPTION: sys._xoptions, and what it sets (`utf8`, `utf8=0`, `dev`,
     /// `int_max_str_digits=N`). Repeatable.
@@ -222,6 +245,12 @@ impl PythonArgs {
             warnoptions: self.warnoptions,
             optimize: self.optimize,
             as_python: self.as_python,
+            safe_path: self.safe_path,
+            bytes_warning: self.bytes_warning,
+            verbose: self.verbose,
+            quiet: self.quiet,
+            debug: self.debug,
+            version: self.version,
         }
     }
 }

@@ -43,6 +43,12 @@ pub struct Flags {
     pub signals: bool,
     /// `-u` or `PYTHONUNBUFFERED`: stdout and stderr unbuffered.
     pub unbuffered: bool,
+    /// sys.flags that change nothing else here: `-b`, `-v` (counted), `-q`, `-d`, `-P`.
+    pub bytes_warning: u8,
+    pub verbose: u8,
+    pub quiet: bool,
+    pub debug: bool,
+    pub safe_path: bool,
 }
 
 /// A new interpreter with `sys_path` as sys.path (after the frozen stdlib).
@@ -80,6 +86,11 @@ pub fn build_with(sys_path: Vec<String>, flags: &Flags) -> Interpreter {
     settings.import_site = false;
     settings.utf8_mode = utf8_mode();
     settings.optimize = flags.optimize;
+    settings.bytes_warning = u64::from(flags.bytes_warning);
+    settings.verbose = flags.verbose;
+    settings.quiet = flags.quiet;
+    settings.debug = u8::from(flags.debug);
+    settings.safe_path = flags.safe_path;
     settings.buffered_stdio = !flags.unbuffered;
     settings.warnoptions = flags.warnoptions.clone();
     for option in &flags.xoptions {

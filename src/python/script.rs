@@ -38,6 +38,18 @@ pub struct Invocation {
     pub optimize: u8,
     /// Started as a python: `site` is imported, as a python would.
     pub as_python: bool,
+    /// `-P`: the script's directory is not put first on sys.path.
+    pub safe_path: bool,
+    /// `-b` counted: sys.flags.bytes_warning.
+    pub bytes_warning: u8,
+    /// `-v` counted: sys.flags.verbose.
+    pub verbose: u8,
+    /// `-q`: sys.flags.quiet.
+    pub quiet: bool,
+    /// `-d`: sys.flags.debug.
+    pub debug: bool,
+    /// `-V` counted: print the version (with the build, twice) instead of running anything.
+    pub version: u8,
 }
 
 /// What to run.
@@ -50,6 +62,10 @@ enum Source {
 /// Run the script and return its exit status. Errors are rwsgi's own (a missing script), not
 /// the script's: those become a traceback and status 1, as in python.
 pub fn run(args: &Invocation) -> anyhow::Result<ExitCode> {
+    if args.version > 0 {
+        println!("{}", version_line(args.version > 1));
+        return Ok(ExitCode::SUCCESS);
+    }
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let flagged = |flag: &str| {
         std::iter::once(flag.to_owned())
@@ -95,7 +111,14 @@ pub fn run(args: &Invocation) -> anyhow::Result<ExitCode> {
         .filter(|_| !args.ignore_environment && !args.isolated)
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default();
+    // -P, PYTHONSAFEPATH (not with -E) or -I: no script directory first.
+    let safe_path = args.safe_path
+        || args.isolated
+        || std::env::var_os("PYTHONSAFEPATH")
+            .filter(|_| !args.ignore_environment)
+            .is_some_and(|v| !v.is_empty());
     let sys_path = std::iter::once(first)
+        .filter(|_| !safe_path)
         .chain(env_path)
         .chain(args.pythonpath.iter().map(|p| absolute(p)))
         .map(|p| p.to_string_lossy().into_owned())
@@ -111,6 +134,11 @@ pub fn run(args: &Invocation) -> anyhow::Result<ExitCode> {
         optimize: args.optimize,
         signals: true,
         unbuffered,
+        bytes_warning: args.bytes_warning,
+        verbose: args.verbose,
+        quiet: args.quiet,
+        debug: args.debug,
+        safe_path,
     };
     let interp = interp::build_with(sys_path, &flags);
     let import_site = args.as_python && !args.no_site && !args.isolated;
@@ -120,6 +148,40 @@ pub fn run(args: &Invocation) -> anyhow::Result<ExitCode> {
     let status = interp.finalize(outcome.err());
     // As a Unix exit status: the low byte, like python's exit(256) == 0.
     Ok(ExitCode::from((status & 0xff) as u8))
+}
+
+/// python's `-V` line: "Python 3.14.0a0" (CPython's spelling of the version the interpreter
+/// reports in sys.version_info); with `full`, the interpreter and rwsgi after it, as `-VV`.
+fn version_line(full: bool) -> String {
+    use rustpython_vm::version;
+    let level = match version::RELEASELEVEL {
+        "alpha" => "a",
+        "beta" => "b",
+        "candidate" => "rc",
+        _ => "",
+    };
+    let serial = if level.is_empty() {
+        String::new()
+    } else {
+        version::SERIAL.to_string()
+    };
+    let short = format!(
+        "Python {}.{}.{}{level}{serial}",
+        version::MAJOR,
+        version::MINOR,
+        version::MICRO
+    );
+    if full {
+        format!(
+            "{short} (RustPython {}.{}.{}, rwsgi {})",
+            version::MAJOR_IMPL,
+            version::MINOR_IMPL,
+            version::MICRO_IMPL,
+            env!("CARGO_PKG_VERSION")
+        )
+    } else {
+        short
+    }
 }
 
 fn execute(
