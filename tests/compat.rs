@@ -1137,3 +1137,30 @@ fn replaced_builtins_keep_their_signatures() {
     );
     assert!(ours.contains("bind refused:"), "{ours}");
 }
+
+// ---- socket.timeout and os.supports_effective_ids: attributes CPython has ----
+
+/// `sock.timeout` reads as `gettimeout()` (read-only), also on an SSL socket; and
+/// `os.supports_effective_ids` exists (empty: RustPython's `os.access` refuses
+/// `effective_ids=True`). Both raised AttributeError.
+#[test]
+fn socket_timeout_and_os_supports_effective_ids_exist() {
+    let code = r#"
+import os, socket, ssl
+s = socket.socket()
+print(s.timeout)
+s.settimeout(2.5)
+print(s.timeout)
+try:
+    s.timeout = 3
+except AttributeError:
+    print("read-only")
+t = ssl.create_default_context().wrap_socket(socket.socket(), server_hostname="x")
+t.settimeout(1.5)
+print(t.timeout)
+print(os.supports_effective_ids, os.access in os.supports_effective_ids)
+"#;
+    let out = python(&["-c", code], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "None\n2.5\nread-only\n1.5\nset() False\n");
+}

@@ -13,12 +13,14 @@ pub mod json_int;
 pub mod length_hint;
 pub mod main_module;
 pub mod mro;
+pub mod os_supports;
 pub mod path_normpath;
 pub mod property_get;
 pub mod random_seed;
 pub mod re_sub;
 pub mod signal_dispositions;
 pub mod socket_recvmsg_into;
+pub mod socket_timeout;
 pub mod sqlite_closed_cursor;
 pub mod sqlite_decltypes;
 pub mod sqlite_recursion;
@@ -89,6 +91,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     xml_wellformed::install(vm)?;
     length_hint::install(vm)?;
     socket_recvmsg_into::install(vm)?;
+    socket_timeout::install(vm)?;
     bytes_strip::install(vm)?;
     buffered_readline::install(vm)?;
     io_buffer_size::install(vm)?;
@@ -97,5 +100,6 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     signal_dispositions::install(vm)?;
     random_seed::install(vm)?;
     path_normpath::install(vm)?;
+    os_supports::install(vm)?;
     Ok(())
 }
