@@ -41,8 +41,11 @@ pub fn is_python_option(arg: &std::ffi::OsStr) -> bool {
     let Some(flags) = arg.strip_prefix('-').filter(|f| !f.starts_with('-')) else {
         return false;
     };
-    // `-V` alone is rwsgi's own version flag.
-    flags != "V" && is_cluster(flags)
+    // `-V` alone is rwsgi's own version flag; `-v`, `-q`, `-d`, `-b` and `-R` alone (or only
+    // those) look too much like a tool's verbosity or version flags to turn rwsgi into a
+    // python that reads its program from stdin: `rwsgi -v` stays an unknown option.
+    let only_ambiguous = flags.chars().all(|c| "bdqvR".contains(c));
+    flags != "V" && !only_ambiguous && is_cluster(flags)
 }
 
 /// Lay out python's options in `args` (which start `rwsgi python`) for clap: clusters split,
@@ -146,11 +149,21 @@ mod tests {
     #[test]
     fn python_options_are_told_from_rwsgi_ones() {
         for python in [
-            "-c", "-mpip", "-uc", "-Wignore", "-bb", "-I", "-", "-VV", "-P",
+            "-c", "-mpip", "-uc", "-Wignore", "-bbc", "-I", "-", "-VV", "-P", "-vm",
         ] {
             assert!(is_python_option(python.as_ref()), "{python}");
         }
-        for ours in ["-V", "-h", "--version", "--help", "run", "-Z", "--bind"] {
+        for ours in [
+            "-V",
+            "-h",
+            "--version",
+            "--help",
+            "run",
+            "-Z",
+            "--bind",
+            "-v",
+            "-q",
+        ] {
             assert!(!is_python_option(ours.as_ref()), "{ours}");
         }
     }
