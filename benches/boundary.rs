@@ -51,7 +51,7 @@ fn main() -> anyhow::Result<()> {
     print_row("environ strings only (Rust, no Python)", ns, spread);
     for (callable, what) in CASES {
         let settings = settings(&apps, callable);
-        let interpreter = interp::build(settings.sys_path.clone());
+        let interpreter = interp::build(settings.sys_path.clone(), None);
         interpreter.enter(|vm| -> anyhow::Result<()> {
             let app = App::load(
                 vm,
@@ -90,6 +90,7 @@ fn settings(apps: &std::path::Path, callable: &str) -> AppSettings {
         sys_path: Vec::new(),
         bundle: None,
         multiprocess: false,
+        hash_seed: None,
     }
 }
 

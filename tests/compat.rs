@@ -1164,3 +1164,49 @@ print(os.supports_effective_ids, os.access in os.supports_effective_ids)
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "None\n2.5\nread-only\n1.5\nset() False\n");
 }
+
+// ---- PYTHONHASHSEED ----
+
+/// `PYTHONHASHSEED=N` fixes str hashes as in python: every worker of `rwsgi run` and every
+/// `rwsgi python` agree (sets iterate in one order), `-E` ignores it, a bad value is refused
+/// in one line. It was ignored: hashes changed with every process.
+#[test]
+fn pythonhashseed_fixes_hashes_in_workers_and_scripts() {
+    let hash = "import sys; print(hash('rwsgi'), sys.flags.hash_randomization)";
+    let seeded = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend(["-c", hash]);
+        stdout(&python(&args, &[("PYTHONHASHSEED", "42")]))
+    };
+    let script = seeded(&[]);
+    assert!(script.ends_with(" 0\n"), "{script}");
+    assert_eq!(seeded(&[]), script);
+    assert_ne!(seeded(&["-E"]), script);
+    let random = stdout(&python(&["-c", hash], &[("PYTHONHASHSEED", "random")]));
+    assert!(random.ends_with(" 1\n"), "{random}");
+
+    let tmp = TempDir::new("hashseed");
+    let app = app_file(
+        &tmp,
+        "def application(environ, start_response):\n\
+         \x20   start_response('200 OK', [('Content-Type', 'text/plain')])\n\
+         \x20   return [str(hash('rwsgi')).encode()]\n",
+    );
+    let mut cmd = Command::new(bin());
+    cmd.env("PYTHONHASHSEED", "42");
+    let server = Server::start_with(cmd, &[&app, "--workers", "2"]);
+    let want = script.split(' ').next().unwrap_or_default().to_owned();
+    for _ in 0..6 {
+        let resp = server.get("/");
+        assert_eq!(resp.status, 200, "{}", server.log_text());
+        assert_eq!(resp.text(), want);
+    }
+
+    let bad = python(&["-c", "pass"], &[("PYTHONHASHSEED", "abc")]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("PYTHONHASHSEED must be \"random\" or an integer"),
+        "{}",
+        stderr(&bad)
+    );
+}

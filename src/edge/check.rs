@@ -40,7 +40,8 @@ pub fn command(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let (app, pythonpath) = AppSpec::from_args(&args.source)?;
     // wsgi.multiprocess as `rwsgi run` with its default --workers would set it.
     let multiprocess = config::default_workers() > 1;
-    let settings = worker::app_settings_of(&app, &pythonpath, None, multiprocess);
+    let hash_seed = crate::python::interp::hash_seed_from_env().map_err(anyhow::Error::msg)?;
+    let settings = worker::app_settings_of(&app, &pythonpath, None, multiprocess, hash_seed);
     let report = match check::run(&settings) {
         Ok(report) => report,
         Err(CheckError::Load(e)) => {

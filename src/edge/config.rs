@@ -55,6 +55,8 @@ pub enum ConfigError {
     AccessLogFormat(String),
     #[error("bad --log-format `{0}`: use text or json")]
     LogFormat(String),
+    #[error("{0}")]
+    HashSeed(String),
     #[error("--certfile and --keyfile go together (and --ca-certs needs both)")]
     Tls,
 }
@@ -184,6 +186,8 @@ pub struct Config {
     /// URL prefix without a trailing slash; `None` serves at the root.
     pub mount: Option<String>,
     pub pythonpath: Vec<PathBuf>,
+    /// `PYTHONHASHSEED` as a seed for every interpreter (`None`: random), as python takes it.
+    pub hash_seed: Option<u32>,
     /// Set when this executable is a bundle: the app comes from the archive appended to it.
     pub bundle: Option<Bundled>,
     pub workers: usize,
@@ -292,11 +296,14 @@ impl Config {
         };
         crate::observe::access_log::Format::parse(&args.access_log_format)
             .map_err(ConfigError::AccessLogFormat)?;
+        let hash_seed =
+            crate::python::interp::hash_seed_from_env().map_err(ConfigError::HashSeed)?;
         Ok(Self {
             app,
             binds,
             mount,
             pythonpath,
+            hash_seed,
             bundle: None,
             workers,
             threads: args.threads,

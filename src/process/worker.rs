@@ -273,16 +273,19 @@ pub fn app_settings(config: &Config) -> AppSettings {
         &config.pythonpath,
         config.bundle.as_ref(),
         config.workers > 1,
+        config.hash_seed,
     )
 }
 
 /// [`app_settings`] from its parts: the app, `--pythonpath`, the bundle this executable is
-/// (if it is one) and whether more than one worker serves it (`wsgi.multiprocess`).
+/// (if it is one), whether more than one worker serves it (`wsgi.multiprocess`) and the hash
+/// seed (`PYTHONHASHSEED`).
 pub fn app_settings_of(
     app: &AppSpec,
     pythonpath: &[std::path::PathBuf],
     bundle: Option<&Bundled>,
     multiprocess: bool,
+    hash_seed: Option<u32>,
 ) -> AppSettings {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let text = |p: &Path| p.to_string_lossy().into_owned();
@@ -307,6 +310,7 @@ pub fn app_settings_of(
         sys_path,
         bundle: bundle.map(|b| text(&b.archive)),
         multiprocess,
+        hash_seed,
     }
 }
 

@@ -56,6 +56,8 @@ pub struct AppSettings {
     /// A bundled executable's path: its files are mounted read-only before the app loads.
     pub bundle: Option<String>,
     pub multiprocess: bool,
+    /// `PYTHONHASHSEED` as a seed (`None`: random), for every interpreter of the app.
+    pub hash_seed: Option<u32>,
 }
 
 /// The loaded app of one interpreter.

@@ -29,7 +29,7 @@ pub struct Archive {
 
 /// Write the bundle that `archive` describes.
 pub fn write(archive: &Archive) -> anyhow::Result<()> {
-    let interp = interp::build(Vec::new());
+    let interp = interp::build(Vec::new(), None);
     let outcome = interp.enter(|vm| build(vm, archive).map_err(|exc| describe(vm, &exc)));
     interp.finalize(None);
     outcome.map_err(|e| anyhow!("cannot write bundle {}: {e}", archive.output.display()))

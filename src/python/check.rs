@@ -37,7 +37,7 @@ pub enum CheckError {
 
 /// Build an interpreter, load the app into it as `run` does, and check it.
 pub fn run(settings: &AppSettings) -> Result<Report, CheckError> {
-    let interp = interp::build(settings.sys_path.clone());
+    let interp = interp::build(settings.sys_path.clone(), settings.hash_seed);
     let outcome = interp.enter(|vm| {
         let app = App::load(vm, settings, None)?;
         check(vm, app.callable(), settings.multiprocess)

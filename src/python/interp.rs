@@ -49,11 +49,39 @@ pub struct Flags {
     pub quiet: bool,
     pub debug: bool,
     pub safe_path: bool,
+    /// `PYTHONHASHSEED` as a number: str and bytes hashes are the same in every run (and
+    /// process); `None`, random.
+    pub hash_seed: Option<u32>,
 }
 
-/// A new interpreter with `sys_path` as sys.path (after the frozen stdlib).
-pub fn build(sys_path: Vec<String>) -> Interpreter {
-    build_with(sys_path, &Flags::default())
+/// `PYTHONHASHSEED` as python takes it: unset, empty or `random` is `None` (a random seed),
+/// an integer in [0, 4294967295] is that seed; anything else is refused, as python refuses
+/// it (at start, with this message).
+pub fn hash_seed_from_env() -> Result<Option<u32>, String> {
+    let Some(value) = std::env::var_os("PYTHONHASHSEED") else {
+        return Ok(None);
+    };
+    let value = value.to_string_lossy();
+    if value.is_empty() || value == "random" {
+        return Ok(None);
+    }
+    value.parse::<u32>().map(Some).map_err(|_| {
+        format!(
+            "PYTHONHASHSEED must be \"random\" or an integer in range [0; 4294967295], not `{value}`"
+        )
+    })
+}
+
+/// A new interpreter with `sys_path` as sys.path (after the frozen stdlib), hashing with
+/// `hash_seed` (see [`hash_seed_from_env`]).
+pub fn build(sys_path: Vec<String>, hash_seed: Option<u32>) -> Interpreter {
+    build_with(
+        sys_path,
+        &Flags {
+            hash_seed,
+            ..Flags::default()
+        },
+    )
 }
 
 /// `build`, with a python command line's flags.
@@ -91,6 +119,7 @@ pub fn build_with(sys_path: Vec<String>, flags: &Flags) -> Interpreter {
     settings.quiet = flags.quiet;
     settings.debug = u8::from(flags.debug);
     settings.safe_path = flags.safe_path;
+    settings.hash_seed = flags.hash_seed;
     settings.buffered_stdio = !flags.unbuffered;
     settings.warnoptions = flags.warnoptions.clone();
     for option in &flags.xoptions {

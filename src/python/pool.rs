@@ -150,7 +150,7 @@ fn python_thread(
 ) {
     // As the worker's HTTP thread (process/worker.rs): hand-offs between the two do not preempt.
     let _ = crate::process::sys::batch_scheduling();
-    let interp = interp::build(settings.sys_path.clone());
+    let interp = interp::build(settings.sys_path.clone(), settings.hash_seed);
     let loaded = interp.enter(|vm| App::load(vm, settings, Some(watch)));
     let loaded = match loaded {
         Ok(loaded) => {

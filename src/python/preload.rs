@@ -24,7 +24,7 @@ pub struct Preloaded {
 impl Preloaded {
     /// Build an interpreter and load the app into it, on this thread.
     pub fn load(settings: &AppSettings) -> Result<Self, LoadError> {
-        let interp = interp::build(settings.sys_path.clone());
+        let interp = interp::build(settings.sys_path.clone(), settings.hash_seed);
         let loaded = interp.enter(|vm| {
             let fork = vm
                 .import("posix", 0)

@@ -128,6 +128,11 @@ pub fn run(args: &Invocation) -> anyhow::Result<ExitCode> {
         || std::env::var_os("PYTHONUNBUFFERED")
             .filter(|_| !args.ignore_environment && !args.isolated)
             .is_some_and(|v| !v.is_empty());
+    let hash_seed = if args.ignore_environment || args.isolated {
+        None
+    } else {
+        interp::hash_seed_from_env().map_err(anyhow::Error::msg)?
+    };
     let flags = interp::Flags {
         xoptions: args.xoptions.clone(),
         warnoptions: args.warnoptions.clone(),
@@ -139,6 +144,7 @@ pub fn run(args: &Invocation) -> anyhow::Result<ExitCode> {
         quiet: args.quiet,
         debug: args.debug,
         safe_path,
+        hash_seed,
     };
     let interp = interp::build_with(sys_path, &flags);
     let import_site = args.as_python && !args.no_site && !args.isolated;
