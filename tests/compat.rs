@@ -1128,6 +1128,8 @@ fn normpath_matches_cpython() {
 
 /// `inspect.signature` of every builtin a patch replaces: CPython's, not a ValueError (our
 /// native replacements had no text signature: `inspect.signature(open)` raised ValueError).
+/// And the replaced module functions' repr, `__module__` and `__qualname__`, and pickling by
+/// name: `compile` was `tuple.compile` and did not pickle, `open.__module__` was None.
 #[test]
 fn replaced_builtins_keep_their_signatures() {
     let ours = same_lines_as_cpython("signature_probe.py");
@@ -1136,6 +1138,10 @@ fn replaced_builtins_keep_their_signatures() {
         "{ours}"
     );
     assert!(ours.contains("bind refused:"), "{ours}");
+    assert!(
+        ours.contains("compile <built-in function compile> builtins compile True"),
+        "{ours}"
+    );
 }
 
 // ---- socket.timeout and os.supports_effective_ids: attributes CPython has ----

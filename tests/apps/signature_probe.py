@@ -1,6 +1,7 @@
 """inspect.signature of the builtins rwsgi replaces at start (src/python/patch/): the same as
-CPython's, so that documentation tools and argument validators see them as on CPython
-(tests/compat.rs compares the lines)."""
+CPython's, so that documentation tools and argument validators see them as on CPython; and
+the replaced module functions' repr, __module__ and __qualname__, and that they pickle by
+name (tests/compat.rs compares the lines)."""
 
 import _random
 import _thread
@@ -9,8 +10,11 @@ import inspect
 import io
 import operator
 import os
+import pickle
+import pyexpat
 import re
 import sqlite3
+import time
 
 NAMES = {
     "open": builtins.open, "io.open_code": io.open_code, "os.path.normpath": os.path.normpath,
@@ -46,3 +50,12 @@ try:
     inspect.signature(builtins.open).bind("x", nonsense=1)
 except TypeError as e:
     print("bind refused:", e)
+
+# Module functions look like CPython's: not bound to a tuple or to the original they wrap.
+for name, f in [("compile", compile), ("open", open), ("io.open_code", io.open_code),
+                ("operator.length_hint", operator.length_hint),
+                ("sqlite3.connect", sqlite3.connect), ("time.tzset", time.tzset),
+                ("pyexpat.ParserCreate", pyexpat.ParserCreate),
+                ("pyexpat.ErrorString", pyexpat.ErrorString)]:
+    print(name, repr(f).split(" at ")[0], f.__module__, f.__qualname__,
+          pickle.loads(pickle.dumps(f)) is f)

@@ -28,9 +28,13 @@ static COMPILE_DEF: PyMethodDef = PyMethodDef::new_const(
     ),
 );
 
-/// `compile`, bound to the interpreter's original and to `rwsgi._annotations.compile_again`.
-fn compile(bound: PyObjectRef, args: FuncArgs, vm: &VirtualMachine) -> PyResult {
-    let (original, again) = match bound.downcast_ref::<rustpython_vm::builtins::PyTuple>() {
+/// Each interpreter's original `compile` and `rwsgi._annotations.compile_again`, as a pair.
+static KEPT: super::PerInterpreter = super::PerInterpreter::new();
+
+/// `compile`: the interpreter's original, and `compile_again` where it fails on a mark.
+fn compile(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+    let kept = KEPT.get(vm)?;
+    let (original, again) = match kept.downcast_ref::<rustpython_vm::builtins::PyTuple>() {
         Some(pair) if pair.len() == 2 => (pair.as_slice()[0].clone(), pair.as_slice()[1].clone()),
         _ => return Err(vm.new_type_error("compile: bad binding")),
     };
@@ -57,8 +61,9 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         .import("rwsgi._annotations", 0)?
         .get_attr("_annotations", vm)?
         .get_attr("compile_again", vm)?;
-    let bound = vm.ctx.new_tuple(vec![original, again]);
-    let ours = COMPILE_DEF.build_bound_function(&vm.ctx, bound.into());
+    KEPT.set(vm, vm.ctx.new_tuple(vec![original, again]).into());
+    let builtins: PyObjectRef = vm.builtins.clone().into();
+    let ours = super::module_function(&COMPILE_DEF, &builtins, "builtins", vm);
     vm.builtins.set_attr("compile", ours, vm)?;
     Ok(())
 }

@@ -188,8 +188,9 @@ fn install_buffered_init(vm: &VirtualMachine) -> PyResult<()> {
 /// Install ours in `_io`, `io` and `builtins` (the same object in all three).
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     install_buffered_init(vm)?;
-    let ours: PyObjectRef = OPEN_DEF.build_function(&vm.ctx).into();
-    let open_code: PyObjectRef = OPEN_CODE_DEF.build_function(&vm.ctx).into();
+    let io = vm.import("_io", 0)?;
+    let ours = super::module_function(&OPEN_DEF, &io, "io", vm);
+    let open_code = super::module_function(&OPEN_CODE_DEF, &io, "io", vm);
     let size: PyObjectRef = vm.ctx.new_int(BUFFER_SIZE).into();
     let modules = vm.sys_module.get_attr("modules", vm)?;
     for name in ["_io", "io"] {

@@ -117,6 +117,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         return Ok(()); // already ours
     }
     let _ = SCANNER.set(original);
-    module.set_attr("make_scanner", MAKE_SCANNER_DEF.build_function(&vm.ctx), vm)?;
+    let ours = super::module_function(&MAKE_SCANNER_DEF, &module, "_json", vm);
+    module.set_attr("make_scanner", ours, vm)?;
     Ok(())
 }

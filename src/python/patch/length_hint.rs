@@ -43,9 +43,9 @@ fn length_hint(
 
 /// Replace `length_hint` in this interpreter's `_operator` (and `operator`, if imported).
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
-    let ours: PyObjectRef = LENGTH_HINT_DEF.build_function(&vm.ctx).into();
-    vm.import("_operator", 0)?
-        .set_attr("length_hint", ours.clone(), vm)?;
+    let module = vm.import("_operator", 0)?;
+    let ours = super::module_function(&LENGTH_HINT_DEF, &module, "_operator", vm);
+    module.set_attr("length_hint", ours.clone(), vm)?;
     let modules = vm.sys_module.get_attr("modules", vm)?;
     if let Ok(operator) = modules.get_item("operator", vm) {
         operator.set_attr("length_hint", ours, vm)?;

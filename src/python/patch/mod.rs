@@ -30,9 +30,63 @@ pub mod time_tzset;
 pub mod type_new;
 pub mod xml_wellformed;
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use rustpython_vm::{
     Py, PyObjectRef, PyResult, VirtualMachine, builtins::PyType, function::PyMethodDef,
 };
+
+/// A module-level native function as CPython's are: `__module__` is `module_name`,
+/// `__self__` the module, `__qualname__` the bare name (so it pickles by name and its repr is
+/// `<built-in function NAME>`). Bound functions would show their bound object instead
+/// (`tuple.compile`).
+fn module_function(
+    def: &'static PyMethodDef,
+    module: &PyObjectRef,
+    module_name: &str,
+    vm: &VirtualMachine,
+) -> PyObjectRef {
+    def.to_function()
+        .with_module(vm.ctx.intern_str(module_name))
+        .with_module_object(module.clone())
+        .into_ref(&vm.ctx)
+        .into()
+}
+
+/// What a patch keeps for each interpreter (the original it wraps, say), found again from
+/// the running interpreter; its functions stay unbound, as CPython's module functions are.
+/// Keyed by the interpreter's global state, which all its threads share.
+struct PerInterpreter(LazyLock<Mutex<HashMap<usize, PyObjectRef>>>);
+
+impl PerInterpreter {
+    const fn new() -> Self {
+        Self(LazyLock::new(Default::default))
+    }
+
+    fn key(vm: &VirtualMachine) -> usize {
+        std::ptr::from_ref(&*vm.state) as usize
+    }
+
+    fn set(&self, vm: &VirtualMachine, value: PyObjectRef) {
+        let replaced = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(Self::key(vm), value);
+        drop(replaced); // outside the lock
+    }
+
+    fn get(&self, vm: &VirtualMachine) -> PyResult<PyObjectRef> {
+        let kept = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&Self::key(vm))
+            .cloned();
+        kept.ok_or_else(|| vm.new_runtime_error("a compatibility patch is not installed here"))
+    }
+}
 
 /// A native type of `module`, by name, for the life of the process (native types are never
 /// freed): method descriptors built on it need a static reference.

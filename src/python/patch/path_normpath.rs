@@ -108,9 +108,9 @@ fn normpath(path: PyObjectRef, vm: &VirtualMachine) -> PyResult {
 
 /// Add `posix._path_normpath` and make it `posixpath.normpath`.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
-    let ours: PyObjectRef = NORMPATH_DEF.build_function(&vm.ctx).into();
-    vm.import("posix", 0)?
-        .set_attr("_path_normpath", ours.clone(), vm)?;
+    let posix = vm.import("posix", 0)?;
+    let ours = super::module_function(&NORMPATH_DEF, &posix, "posix", vm);
+    posix.set_attr("_path_normpath", ours.clone(), vm)?;
     vm.import("posixpath", 0)?.set_attr("normpath", ours, vm)?;
     Ok(())
 }

@@ -90,7 +90,11 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     ] {
         let function: PyObjectRef = module.get_attr(name, vm)?;
         module.set_attr(original, function, vm)?;
-        module.set_attr(name, def.build_function(&vm.ctx), vm)?;
+        module.set_attr(
+            name,
+            super::module_function(def, &module, "_signal", vm),
+            vm,
+        )?;
     }
     Ok(())
 }

@@ -38,8 +38,12 @@ fn without_decltypes(flags: &PyObjectRef, vm: &VirtualMachine) -> PyResult<PyObj
     Ok(vm.ctx.new_int(value & !PARSE_DECLTYPES).into())
 }
 
-/// `connect` bound to the interpreter's original `_sqlite3.connect`.
-fn connect(original: PyObjectRef, mut args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+/// Each interpreter's original `_sqlite3.connect`.
+static ORIGINAL: super::PerInterpreter = super::PerInterpreter::new();
+
+/// `connect`: the interpreter's original `_sqlite3.connect`, without PARSE_DECLTYPES.
+fn connect(mut args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+    let original = ORIGINAL.get(vm)?;
     if let Some(flags) = args.args.get_mut(2) {
         *flags = without_decltypes(flags, vm)?;
     } else if let Some((_, flags)) = args
@@ -55,8 +59,8 @@ fn connect(original: PyObjectRef, mut args: FuncArgs, vm: &VirtualMachine) -> Py
 /// Replace this interpreter's `_sqlite3.connect`.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     let module = vm.import("_sqlite3", 0)?;
-    let original = module.get_attr("connect", vm)?;
-    let ours = CONNECT_DEF.build_bound_function(&vm.ctx, original);
+    ORIGINAL.set(vm, module.get_attr("connect", vm)?);
+    let ours = super::module_function(&CONNECT_DEF, &module, "_sqlite3", vm);
     module.set_attr("connect", ours, vm)?;
     Ok(())
 }

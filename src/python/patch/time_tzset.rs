@@ -24,10 +24,10 @@ static TZSET_DEF: PyMethodDef = PyMethodDef::new_const(
     ),
 );
 
-/// `tzset`, bound to the `time` module it refreshes.
-fn tzset(time: PyObjectRef, vm: &VirtualMachine) -> PyResult<()> {
+/// `tzset`: the C runtime's time-zone state, then the `time` module's attributes.
+fn tzset(vm: &VirtualMachine) -> PyResult<()> {
     tz::tzset();
-    set_attrs(&time, vm)
+    set_attrs(&vm.import("time", 0)?, vm)
 }
 
 fn set_attrs(time: &PyObjectRef, vm: &VirtualMachine) -> PyResult<()> {
@@ -46,7 +46,7 @@ fn set_attrs(time: &PyObjectRef, vm: &VirtualMachine) -> PyResult<()> {
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     let time = vm.import("time", 0)?;
     if time.get_attr("tzset", vm).is_err() {
-        let tzset = TZSET_DEF.build_bound_function(&vm.ctx, time.clone());
+        let tzset = super::module_function(&TZSET_DEF, &time, "time", vm);
         time.set_attr("tzset", tzset, vm)?;
     }
     Ok(())

@@ -126,8 +126,12 @@ fn arg<'a>(args: &'a FuncArgs, index: usize, name: &str) -> Option<&'a PyObjectR
     args.args.get(index).or_else(|| args.kwargs.get(name))
 }
 
-/// `ParserCreate`, bound to the interpreter's original.
-fn parser_create(original: PyObjectRef, args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+/// `ParserCreate`: the interpreter's original, then a checker for the parser it made.
+/// Each interpreter's original `pyexpat.ParserCreate`.
+static ORIGINAL_CREATE: super::PerInterpreter = super::PerInterpreter::new();
+
+fn parser_create(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+    let original = ORIGINAL_CREATE.get(vm)?;
     let text = |o: Option<&PyObjectRef>| {
         o.and_then(|o| {
             o.downcast_ref::<PyStr>()
@@ -403,10 +407,11 @@ fn error_column(zelf: PyObjectRef) -> u64 {
 /// Install into this interpreter's `pyexpat`; the parser type's methods once per process.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     let module = vm.import("pyexpat", 0)?;
-    let create = module.get_attr("ParserCreate", vm)?;
-    let ours = PARSER_CREATE_DEF.build_bound_function(&vm.ctx, create);
+    ORIGINAL_CREATE.set(vm, module.get_attr("ParserCreate", vm)?);
+    let ours = super::module_function(&PARSER_CREATE_DEF, &module, "pyexpat", vm);
     module.set_attr("ParserCreate", ours, vm)?;
-    module.set_attr("ErrorString", ERROR_STRING_DEF.build_function(&vm.ctx), vm)?;
+    let error_string = super::module_function(&ERROR_STRING_DEF, &module, "pyexpat", vm);
+    module.set_attr("ErrorString", error_string, vm)?;
     let errors = module.get_attr("errors", vm)?;
     let (messages, codes) = (vm.ctx.new_dict(), vm.ctx.new_dict());
     for code in 1..=64u32 {
