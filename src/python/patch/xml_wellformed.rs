@@ -126,10 +126,10 @@ fn arg<'a>(args: &'a FuncArgs, index: usize, name: &str) -> Option<&'a PyObjectR
     args.args.get(index).or_else(|| args.kwargs.get(name))
 }
 
-/// `ParserCreate`: the interpreter's original, then a checker for the parser it made.
 /// Each interpreter's original `pyexpat.ParserCreate`.
 static ORIGINAL_CREATE: super::PerInterpreter = super::PerInterpreter::new();
 
+/// `ParserCreate`: the interpreter's original, then a checker for the parser it made.
 fn parser_create(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
     let original = ORIGINAL_CREATE.get(vm)?;
     let text = |o: Option<&PyObjectRef>| {
