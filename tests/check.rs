@@ -365,3 +365,22 @@ fn run_check_gives_up_on_an_app_that_hangs() {
     );
     assert!(!log.contains("Listening at"), "{log}");
 }
+
+/// `--mount PREFIX` checks the app as `run --mount` serves it: SCRIPT_NAME is the prefix.
+#[test]
+fn the_check_sees_the_mount_prefix() {
+    let app = fixture("mounted_app.py");
+    assert_findings(
+        &[&app],
+        &["GET /: the body item is str: return [b'...'] or encode it"],
+    );
+    assert_passes(&[&app, "--mount", "/blog/"]);
+    let server = Server::start(&[&app, "--check", "--mount", "/blog"]);
+    assert!(
+        server.log_contains("passed 6 requests"),
+        "{}",
+        server.log_text()
+    );
+    let resp = server.get("/blog/");
+    assert_eq!((resp.status, resp.text().as_str()), (200, "under /blog"));
+}

@@ -188,12 +188,12 @@ class _Exchange:
         path, _, query = self.target.partition("?")
         environ = {
             "REQUEST_METHOD": self.method,
-            "SCRIPT_NAME": "",
+            "SCRIPT_NAME": self.checker.script_name,
             # Percent-decoded bytes as latin-1 ("native strings"), as servers give PATH_INFO.
             "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
             "QUERY_STRING": query,
-            "REQUEST_URI": self.target,
-            "RAW_URI": self.target,
+            "REQUEST_URI": self.checker.script_name + self.target,
+            "RAW_URI": self.checker.script_name + self.target,
             "SERVER_PROTOCOL": "HTTP/1.1",
             "SERVER_NAME": "localhost",
             "SERVER_PORT": "8000",
@@ -468,8 +468,10 @@ class _Exchange:
 
 
 class _Checker:
-    def __init__(self, multiprocess, hop_by_hop):
+    def __init__(self, multiprocess, hop_by_hop, script_name=""):
         self.multiprocess = bool(multiprocess)
+        # The --mount prefix the app is served under ("" at the root).
+        self.script_name = script_name
         self.hop_by_hop = frozenset(hop_by_hop)
         self.findings = []
         self.details = []
@@ -496,7 +498,7 @@ class _Checker:
         return len(requests)
 
 
-def check(app, multiprocess, hop_by_hop):
-    checker = _Checker(multiprocess, hop_by_hop)
+def check(app, multiprocess, hop_by_hop, script_name=""):
+    checker = _Checker(multiprocess, hop_by_hop, script_name)
     requests = checker.run(app)
     return checker.findings, requests, checker.details

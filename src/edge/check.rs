@@ -42,7 +42,11 @@ pub fn command(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let multiprocess = config::default_workers() > 1;
     let hash_seed = crate::python::interp::hash_seed_from_env().map_err(anyhow::Error::msg)?;
     let settings = worker::app_settings_of(&app, &pythonpath, None, multiprocess, hash_seed);
-    let report = match check::run(&settings) {
+    let mount = match &args.mount {
+        Some(prefix) => config::parse_mount(prefix)?.unwrap_or_default(),
+        None => String::new(),
+    };
+    let report = match check::run(&settings, &mount) {
         Ok(report) => report,
         Err(CheckError::Load(e)) => {
             e.log_traceback();
@@ -91,7 +95,8 @@ pub fn before_run(config: &Config) -> anyhow::Result<bool> {
     let pid = match unsafe { sys::fork() }.context("cannot fork to check the app")? {
         Forked::Child => {
             drop(reader);
-            std::process::exit(i32::from(in_child(&settings, writer)));
+            let mount = config.mount.clone().unwrap_or_default();
+            std::process::exit(i32::from(in_child(&settings, &mount, writer)));
         }
         Forked::Parent(pid) => pid,
     };
@@ -171,10 +176,10 @@ fn read_within(pipe: &mut std::io::PipeReader, limit: Option<Duration>) -> anyho
     }
 }
 
-/// The child of [`before_run`]: check, log the details, and send the request count and the
+/// The child of [`before_run`]: check (under the `--mount` prefix `mount`), log the details, and send the request count and the
 /// findings, a line each, down `pipe`; its exit status says how it went.
-fn in_child(settings: &AppSettings, mut pipe: std::io::PipeWriter) -> u8 {
-    match check::run(settings) {
+fn in_child(settings: &AppSettings, mount: &str, mut pipe: std::io::PipeWriter) -> u8 {
+    match check::run(settings, mount) {
         Ok(report) => {
             for detail in &report.details {
                 log::python("warning", detail);

@@ -93,6 +93,11 @@ pub struct CheckArgs {
     /// wsgi.errors.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+
+    /// Check the app as served under this URL prefix (`rwsgi run --mount`): its requests get
+    /// SCRIPT_NAME=PREFIX.
+    #[arg(long, value_name = "PREFIX")]
+    pub mount: Option<String>,
 }
 
 /// `rwsgi pip ARGS...`

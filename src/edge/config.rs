@@ -475,7 +475,7 @@ fn default_if_zero(value: usize, default: usize) -> usize {
 }
 
 /// `/app/` → `/app`; `/` → no prefix at all.
-fn parse_mount(s: &str) -> Result<Option<String>, ConfigError> {
+pub fn parse_mount(s: &str) -> Result<Option<String>, ConfigError> {
     if !s.starts_with('/') {
         return Err(ConfigError::Mount(s.to_owned()));
     }

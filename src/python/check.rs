@@ -35,12 +35,13 @@ pub enum CheckError {
     Internal(String),
 }
 
-/// Build an interpreter, load the app into it as `run` does, and check it.
-pub fn run(settings: &AppSettings) -> Result<Report, CheckError> {
+/// Build an interpreter, load the app into it as `run` does, and check it as served under
+/// `script_name` (`--mount`; "" at the root).
+pub fn run(settings: &AppSettings, script_name: &str) -> Result<Report, CheckError> {
     let interp = interp::build(settings.sys_path.clone(), settings.hash_seed);
     let outcome = interp.enter(|vm| {
         let app = App::load(vm, settings, None)?;
-        check(vm, app.callable(), settings.multiprocess)
+        check(vm, app.callable(), settings.multiprocess, script_name)
             .map_err(|e| CheckError::Internal(exception_text(vm, &e).trim_end().to_owned()))
     });
     // Flushes what the app printed (lost otherwise) and runs its atexit hooks.
@@ -48,8 +49,13 @@ pub fn run(settings: &AppSettings) -> Result<Report, CheckError> {
     outcome
 }
 
-/// `rwsgi._check.check(app, multiprocess, hop_by_hop)`, its answer as Rust values.
-fn check(vm: &VirtualMachine, app: &PyObjectRef, multiprocess: bool) -> PyResult<Report> {
+/// `rwsgi._check.check(app, multiprocess, hop_by_hop, script_name)`, its answer as Rust values.
+fn check(
+    vm: &VirtualMachine,
+    app: &PyObjectRef,
+    multiprocess: bool,
+    script_name: &str,
+) -> PyResult<Report> {
     let hop_by_hop = HOP_BY_HOP
         .iter()
         .map(|name| vm.ctx.new_str(*name).into())
@@ -59,6 +65,7 @@ fn check(vm: &VirtualMachine, app: &PyObjectRef, multiprocess: bool) -> PyResult
             app.clone(),
             vm.ctx.new_bool(multiprocess),
             vm.ctx.new_list(hop_by_hop),
+            vm.ctx.new_str(script_name),
         ),
         vm,
     )?;
