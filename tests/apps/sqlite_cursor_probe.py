@@ -64,6 +64,18 @@ sub.execute("insert into t (x) values ('sub')")
 sub.close()
 show("subclass closed:", sub)
 
+# A row factory reads its cursor while the rows come (the docs' dict_factory).
+def dict_factory(cursor, row):
+    return {col[0]: row[i] for i, col in enumerate(cursor.description)} | {
+        "rowcount": cursor.rowcount}
+
+
+fac = con.cursor()
+fac.row_factory = dict_factory
+print("row factory:", fac.execute("select id, x from t order by id limit 2").fetchall())
+fac.close()
+show("row factory cursor closed:", fac)
+
 # (`cur` is left out here: CPython sets rowcount to -1 when an execute fails, even on a
 # closed cursor; RustPython keeps it.)
 con.close()

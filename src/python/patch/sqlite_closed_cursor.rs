@@ -15,8 +15,9 @@
 //! three getters are replaced by native ones that ask the original first and, only when it
 //! fails on a cursor that this `close` closed, answer from the table. An open cursor's
 //! getters cost one more native call; nothing is kept for a cursor that is never closed.
-//! Inside one of the cursor's own row conversions (patch/sqlite_recursion.rs) the getters
-//! raise CPython's "Recursive use of cursors" error: RustPython's waited for ever there.
+//! Left as RustPython has it: a converter (or text factory) that reads its own cursor's
+//! attributes waits for ever, since RustPython calls it holding the cursor's lock; a row
+//! factory, called after the lock is released, reads them (the `dict_factory` of the docs).
 //! Left (RustPython's, open cursors too): a cursor that never ran a statement says
 //! `lastrowid` -1 (CPython: None), and a failed `execute` leaves `rowcount` as it was
 //! (CPython: -1).
@@ -139,11 +140,6 @@ fn forget(key: PyObjectRef, args: FuncArgs, vm: &VirtualMachine) -> PyResult<()>
 /// The getter `index` of [`KEPT`]: the original's answer, or what `close` kept.
 fn get(index: usize, cursor: PyObjectRef, vm: &VirtualMachine) -> PyResult {
     let originals = originals(vm)?;
-    if sqlite_recursion::is_busy(&cursor) {
-        // Read from the cursor's own converter: RustPython holds the cursor's lock there,
-        // and its getter would wait for ever. CPython answers; refusing beats a hang.
-        return Err(sqlite_recursion::recursive_use(vm)?);
-    }
     let err = match original_get(&originals.getters[index], &cursor, vm) {
         Ok(value) => return Ok(value),
         Err(err) => err,

@@ -51,9 +51,7 @@ pub(super) fn is_busy(obj: &PyObject) -> bool {
 }
 
 /// CPython's error for a nested use.
-pub(super) fn recursive_use(
-    vm: &VirtualMachine,
-) -> PyResult<rustpython_vm::builtins::PyBaseExceptionRef> {
+fn recursive_use(vm: &VirtualMachine) -> PyResult<rustpython_vm::builtins::PyBaseExceptionRef> {
     let error = vm
         .import("_sqlite3", 0)?
         .get_attr("ProgrammingError", vm)?
